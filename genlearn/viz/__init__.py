@@ -1,0 +1,3 @@
+"""Plots for the lessons (matplotlib). Each function returns the matplotlib Figure."""
+
+from genlearn.viz.curves import plot_error_vs_n

@@ -1,0 +1,102 @@
+"""Generate the student notebooks in exercises/ from the solution notebooks in solutions/.
+
+In a solution's code, the answer sits between two marker lines::
+
+    ### BEGIN SOLUTION (hint: use torch.diff(grid) for the widths)
+    ...answer...
+    ### END SOLUTION
+
+and is replaced by ``raise NotImplementedError("...hint...")`` at the same
+indentation. In a markdown cell (lines starting with ``# ``), a marked block is
+removed. Usage::
+
+    python tools/make_exercises.py          # write exercises/*.py and *.ipynb
+    python tools/make_exercises.py --check  # exit 1 if the committed ones differ
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN = re.compile(r"^(?P<indent>\s*)(?P<md># )?### BEGIN SOLUTION(?:\s*\(hint:\s*(?P<hint>.*)\))?\s*$")
+END = re.compile(r"^\s*(# )?### END SOLUTION\s*$")
+
+
+def render(solution: str, source: str = "<solution>") -> str:
+    """The exercise version of a solution notebook's percent-format text."""
+    out: list[str] = []
+    lines = solution.splitlines()
+    i = 0
+    while i < len(lines):
+        m = BEGIN.match(lines[i])
+        if not m:
+            if END.match(lines[i]):
+                raise ValueError(f"{source}:{i + 1}: END SOLUTION without BEGIN SOLUTION")
+            out.append(lines[i])
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and not END.match(lines[j]):
+            if BEGIN.match(lines[j]):
+                raise ValueError(f"{source}:{j + 1}: nested BEGIN SOLUTION")
+            j += 1
+        if j == len(lines):
+            raise ValueError(f"{source}:{i + 1}: BEGIN SOLUTION is never closed")
+        if not m.group("md"):
+            hint = m.group("hint") or "see the exercise text above"
+            message = f"Your turn: replace this line with your code. Hint: {hint}"
+            out.append(f'{m.group("indent")}raise NotImplementedError({message!r})')
+        i = j + 1
+    return "\n".join(out) + "\n"
+
+
+def notebook_json(py_text: str) -> str:
+    """The .ipynb (no outputs) that jupytext pairs with a percent-format text."""
+    import jupytext
+
+    nb = jupytext.reads(py_text, fmt="py:percent")
+    return jupytext.writes(nb, fmt="ipynb")
+
+
+def targets() -> dict[Path, str]:
+    """exercises/ path -> expected content, for every solution notebook."""
+    expected: dict[Path, str] = {}
+    for sol in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.py")):
+        text = render(sol.read_text(), str(sol.relative_to(ROOT)))
+        expected[ROOT / "exercises" / sol.name] = text
+        expected[ROOT / "exercises" / sol.with_suffix(".ipynb").name] = notebook_json(text)
+    return expected
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 on a difference")
+    args = parser.parse_args(argv)
+    expected = targets()
+    stale = [p for p, text in expected.items() if not p.exists() or p.read_text() != text]
+    extra = [
+        p for p in (ROOT / "exercises").glob("[0-9][0-9]_*")
+        if p.suffix in (".py", ".ipynb") and p not in expected
+    ]
+    if args.check:
+        for p in stale:
+            print(f"out of date: {p.relative_to(ROOT)} (run `make exercises`)")
+        for p in extra:
+            print(f"no solution for: {p.relative_to(ROOT)}")
+        return 1 if stale or extra else 0
+    (ROOT / "exercises").mkdir(exist_ok=True)
+    for p in stale:
+        p.write_text(expected[p])
+        print(f"wrote {p.relative_to(ROOT)}")
+    for p in extra:
+        p.unlink()
+        print(f"removed {p.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
