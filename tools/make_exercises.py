@@ -59,6 +59,8 @@ def notebook_json(py_text: str) -> str:
     import jupytext
 
     nb = jupytext.reads(py_text, fmt="py:percent")
+    for i, cell in enumerate(nb.cells):  # nbformat draws random ids; fixed ones keep the file stable
+        cell.id = f"cell-{i:03d}"
     return jupytext.writes(nb, fmt="ipynb")
 
 

@@ -129,7 +129,8 @@ def run_check(name: str, func: Callable) -> Result:
                 f"check {i + 1}/{len(cases)}: your function raised {type(err).__name__}: {_short(err)}",
                 i, len(cases),
             )
-    return Result(name, "passed", f"all {len(cases)} checks passed", len(cases), len(cases))
+    plural = "s" if len(cases) != 1 else ""
+    return Result(name, "passed", f"all {len(cases)} check{plural} passed", len(cases), len(cases))
 
 
 def check(name: str, func: Callable) -> Result:
