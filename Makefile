@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.genlearn-installed
 LAB_ARGS ?=
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -v --durations=20
 # jupyter refuses to run as root without --allow-root
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 

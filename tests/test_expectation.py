@@ -5,7 +5,15 @@ import torch
 
 from genlearn import expectation as E
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_by_default():
+    """These tests compare against exact values: float64, restored afterwards for other modules."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def normal_pdf(mu, sigma):

@@ -1,0 +1,235 @@
+r"""The variational autoencoder (Kingma & Welling, 2014).
+
+Encoder ``q(z|x) = N(mu(x), diag exp(logvar(x)))``, prior ``p(z) = N(0, I)``, decoder
+``p(x|z)``, sampled with the reparameterisation ``z = mu + exp(logvar / 2) * eps``,
+``eps ~ N(0, I)``. Training maximises the evidence lower bound::
+
+    log p(x) >= ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z))
+
+:func:`vae_loss` returns ``-ELBO`` (one sample of z) in **nats per example**: sums over
+pixels and latent dimensions, a mean over the batch::
+
+    recon = -(1/N) sum_n log p(x_n | z_n)
+    kl    =  (1/N) sum_n 1/2 sum_j (exp(s_nj) - (1 + s_nj) + mu_nj^2)      (s = logvar)
+    loss  = recon + beta * sum_j max(free_bits, (1/N) sum_n KL_nj)
+
+Likelihoods (``likelihood=``):
+
+* ``"bernoulli"``: the decoder outputs logits ``l``;
+  ``-log p(x|z) = sum_i BCE(sigmoid(l_i), x_i)`` (for binary x; all constants included).
+* ``"gaussian"``: the decoder outputs the mean ``m``, variance fixed to ``sigma^2``;
+  ``-log p(x|z) = sum_i [(x_i - m_i)^2 / (2 sigma^2) + log(2 pi sigma^2) / 2]``.
+
+Remedies for posterior collapse: ``beta`` (weight of the KL; a warm-up from 0 to 1 with
+:func:`kl_warmup`) and ``free_bits`` (Kingma et al., 2016: no pressure on a latent
+dimension whose batch-mean KL is below ``free_bits`` nats). The log-variance is
+soft-clamped to ``logvar_range`` so ``exp(logvar)`` never overflows or underflows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from genlearn._validate import check_count
+from genlearn.kl import kl_normal_logvar
+from genlearn.models.nets import build_decoder, build_encoder, check_inputs, check_shape, soft_clamp
+
+__all__ = ["VAE", "Posterior", "VAEOutput", "VAELoss", "vae_loss", "kl_warmup", "LIKELIHOODS"]
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+class Posterior(NamedTuple):
+    """Parameters of ``q(z|x) = N(mu, diag exp(logvar))``, each ``(N, latent_dim)``."""
+
+    mu: Tensor
+    logvar: Tensor
+
+
+class VAEOutput(NamedTuple):
+    """One forward pass. ``decoded``: the decoder output ``(N, *in_shape)``, i.e. the parameter
+    of ``p(x|z)``: **logits** (Bernoulli) or the **mean** (Gaussian); ``mu``, ``logvar``: the
+    encoder's ``q(z|x)``; ``z``: the reparameterised sample ``(N, latent_dim)``."""
+
+    decoded: Tensor
+    mu: Tensor
+    logvar: Tensor
+    z: Tensor
+
+
+class VAELoss(NamedTuple):
+    """Named terms, 0-dim tensors in nats per example. ``loss`` is what is minimised;
+    ``recon + kl`` is the one-sample negative ELBO (they differ when beta != 1 or free bits bite)."""
+
+    loss: Tensor
+    recon: Tensor
+    kl: Tensor
+
+
+def _number(v: float, name: str, lo: float = 0.0, strict: bool = False) -> float:
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not ok or (v <= lo if strict else v < lo):
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {lo}, got {v!r}")
+    return float(v)
+
+
+class VAE(nn.Module):
+    """Variational autoencoder with a diagonal-Gaussian encoder and a standard-normal prior.
+
+    ``in_shape``: one input, e.g. ``(1, 8, 8)``; ``arch="mlp"`` (``hidden`` widths,
+    mirrored in the decoder) or ``"conv"`` (``channels``, ``upsample="transpose"|"nearest"``);
+    ``likelihood="bernoulli"|"gaussian"`` (``sigma``: fixed decoder std of the Gaussian);
+    ``beta``, ``free_bits`` weight the KL in :func:`vae_loss` and may be changed during
+    training (e.g. by :func:`kl_warmup`).
+    """
+
+    def __init__(
+        self,
+        in_shape: Sequence[int] = (1, 8, 8),
+        latent_dim: int = 8,
+        *,
+        arch: str = "mlp",
+        hidden: Sequence[int] = (256, 256),
+        channels: Sequence[int] = (32, 64),
+        upsample: str = "transpose",
+        likelihood: str = "bernoulli",
+        sigma: float = 0.1,
+        beta: float = 1.0,
+        free_bits: float = 0.0,
+        logvar_range: Sequence[float] = (-12.0, 8.0),
+    ) -> None:
+        super().__init__()
+        self.in_shape = check_shape(in_shape)
+        self.latent_dim = check_count(latent_dim, "latent_dim")
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        lo, hi = (float(v) for v in logvar_range)
+        if not lo < hi:
+            raise ValueError(f"logvar_range must be (low, high) with low < high, got {logvar_range}")
+        self.arch, self.upsample, self.likelihood = arch, upsample, likelihood
+        self.hidden, self.channels = tuple(hidden), tuple(channels)
+        self.sigma = _number(sigma, "sigma", strict=True)
+        self.beta = _number(beta, "beta")
+        self.free_bits = _number(free_bits, "free_bits")
+        self.logvar_range = (lo, hi)
+        self.encoder = build_encoder(self.in_shape, 2 * self.latent_dim, arch, self.hidden, self.channels)
+        self.decoder = build_decoder(
+            self.in_shape, self.latent_dim, arch, self.hidden[::-1], self.channels[::-1], upsample
+        )
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-able, current ``beta`` / ``free_bits``), saved with checkpoints."""
+        return {
+            "in_shape": list(self.in_shape), "latent_dim": self.latent_dim, "arch": self.arch,
+            "hidden": list(self.hidden), "channels": list(self.channels), "upsample": self.upsample,
+            "likelihood": self.likelihood, "sigma": self.sigma, "beta": self.beta,
+            "free_bits": self.free_bits, "logvar_range": list(self.logvar_range),
+        }
+
+    def encode(self, x: Tensor) -> Posterior:
+        """``q(z|x)``: ``Posterior(mu, logvar)``, each ``(N, latent_dim)``; logvar soft-clamped."""
+        h = self.encoder(check_inputs(x, self.in_shape))
+        mu, raw = h.chunk(2, dim=-1)
+        return Posterior(mu, soft_clamp(raw, *self.logvar_range))
+
+    def reparameterize(self, mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """``z = mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)``: differentiable in mu and logvar."""
+        if generator is None:
+            eps = torch.randn_like(mu)
+        else:
+            eps = torch.randn(mu.shape, generator=generator, device=generator.device, dtype=mu.dtype)
+            eps = eps.to(mu.device)
+        return mu + torch.exp(0.5 * logvar) * eps
+
+    def decode(self, z: Tensor) -> Tensor:
+        """The parameter of ``p(x|z)``, ``(N, *in_shape)``: logits (Bernoulli) or mean (Gaussian)."""
+        return self.decoder(check_inputs(z, (self.latent_dim,), "z"))
+
+    def decode_mean(self, z: Tensor) -> Tensor:
+        """``E[x|z]``: ``sigmoid(logits)`` (Bernoulli, in [0, 1]) or the Gaussian mean."""
+        out = self.decode(z)
+        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+
+    def forward(self, x: Tensor) -> VAEOutput:
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return VAEOutput(self.decoder(z), mu, logvar, z)
+
+    def log_px_given_z(self, x: Tensor, z: Tensor) -> Tensor:
+        """``log p(x|z)`` per example, shape ``(N,)``, summed over pixels, constants included."""
+        check_inputs(x, self.in_shape)
+        return -_neg_log_likelihood(self, self.decode(z), x)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` images ``E[x|z]``, ``z ~ N(0, I)`` (means, not noisy draws), ``(n, *in_shape)``."""
+        n = check_count(n, "n")
+        p = next(self.parameters())
+        z = torch.randn(n, self.latent_dim, generator=generator,
+                        device=generator.device if generator is not None else p.device, dtype=p.dtype)
+        return self.decode_mean(z.to(p.device))
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """``E[x|z = mu(x)]``: the reconstruction from the posterior mean (no sampling)."""
+        return self.decode_mean(self.encode(x).mu)
+
+
+def _neg_log_likelihood(model: VAE, decoded: Tensor, x: Tensor) -> Tensor:
+    """``-log p(x|z)`` per example ``(N,)`` from the decoder output, summed over pixels."""
+    if decoded.shape != x.shape:
+        raise ValueError(f"decoder output {tuple(decoded.shape)} and x {tuple(x.shape)} differ in shape")
+    if model.likelihood == "bernoulli":
+        nll = F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
+    else:
+        var = model.sigma**2
+        nll = (x - decoded).pow(2) / (2 * var) + 0.5 * math.log(2 * math.pi * var)
+    return nll.flatten(1).sum(1)
+
+
+def vae_loss(model: VAE, x: Tensor, out: VAEOutput | None = None) -> VAELoss:
+    """Negative ELBO with one z per example, in nats per example (see the module docstring).
+
+    ``loss = recon + beta * sum_j max(free_bits, mean_n KL_nj)``; ``kl`` reports the plain
+    KL (no free bits). ``out`` reuses a forward pass (``model(x)``) if given.
+    """
+    if out is None:
+        out = model(x)
+    n = x.shape[0]
+    if model.likelihood == "bernoulli" and out.decoded.shape == x.shape:
+        # the same sum as _neg_log_likelihood(...).sum(), in one fused op
+        recon = F.binary_cross_entropy_with_logits(out.decoded, x, reduction="sum") / n
+    else:
+        recon = _neg_log_likelihood(model, out.decoded, x).sum() / n
+    if model.free_bits > 0:
+        # per-dimension KL: kl_normal_logvar sums over a last axis of size one
+        kl_dims = kl_normal_logvar(out.mu.unsqueeze(-1), out.logvar.unsqueeze(-1)).mean(0)
+        kl = kl_dims.sum()
+        kl_term = kl_dims.clamp(min=model.free_bits).sum()
+    else:
+        kl = kl_normal_logvar(out.mu, out.logvar).sum() / n
+        kl_term = kl
+    loss = recon + kl_term if model.beta == 1.0 else recon + model.beta * kl_term  # skip a multiply
+    return VAELoss(loss, recon, kl)
+
+
+def kl_warmup(epochs: int, beta: float = 1.0, start: float = 0.0) -> Callable[..., None]:
+    """An epoch callback for :func:`genlearn.train.fit` (``before_epoch=``) that raises
+    ``model.beta`` linearly from ``start`` to ``beta`` over ``epochs`` epochs:
+
+        beta_e = start + (beta - start) * min(1, (e + 1) / epochs)      (e = 0, 1, ...)
+    """
+    epochs = check_count(epochs, "epochs")
+    beta, start = _number(beta, "beta"), _number(start, "start")
+
+    def set_beta(epoch: int, model: nn.Module, history: dict[str, list[float]]) -> None:
+        model.beta = start + (beta - start) * min(1.0, (epoch + 1) / epochs)
+
+    return set_beta

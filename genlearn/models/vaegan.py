@@ -1,0 +1,505 @@
+r"""VAE-GAN (Larsen et al., 2016, "Autoencoding beyond pixels using a learned similarity metric").
+
+A VAE (encoder ``q(z|x)``, decoder ``Dec``: the same networks as :class:`genlearn.models.VAE`,
+images ``x~ = sigmoid(Dec(z))``) followed by a discriminator ``Dis``. Three image sets go
+through ``Dis``: real ``x``, reconstructions ``x~ = Dec(z)``, ``z ~ q(z|x)``, and prior
+samples ``x_p = Dec(z_p)``, ``z_p ~ N(0, I)``. Losses per example (mean over the batch)::
+
+    prior       L_prior = KL(q(z|x) || N(0, I))                                  (summed over latents)
+    similarity  L_llike = -log N(Dis_l(x); Dis_l(x~), sigma^2 I) + const
+                        = |Dis_l(x) - Dis_l(x~)|^2 / (2 sigma^2)              (summed over units)
+    GAN         L_GAN   = log D(x) + log(1 - D(x~)) + log(1 - D(x_p))          (D = sigmoid(logit))
+
+``Dis_l`` is the discriminator's ``feature_layer``-th conv block ("learned similarity");
+``similarity="pixel"`` uses the pixels instead (plain squared error, for comparison).
+Each network minimises only its own objective:
+
+    encoder        prior + similarity (+ code_weight * code, three-class only)
+    decoder        gamma * similarity + generator
+    discriminator  -L_GAN                         (no gradient from the similarity term)
+
+``generator`` is the decoder's adversarial term: ``log(1 - D(x~)) + log(1 - D(x_p))``
+(``"saturating"``: the decoder's part of ``-L_GAN``, whose gradient vanishes while the
+discriminator confidently rejects the fakes) or ``-log D(x~) - log D(x_p)``
+(``"non_saturating"``, the default: the same optimum, strong gradients early on).
+
+``discriminator="three_class"``: ``Dis`` outputs logits over real / reconstructed / generated
+(classes 0, 1, 2); it minimises the cross-entropy of the three true classes, the decoder
+wants both fakes classified "real", and the encoder gets the ``code`` term
+``BCE(l_generated(x~) - l_reconstructed(x~), 1/2)`` (minimum ``log 2``): the discriminator
+should not be able to tell whether ``x~`` came from an encoded code or a prior code. The
+variant's argument is that, the decoder being shared, this pushes encoded codes towards the
+prior; lesson 06 measures how far it does.
+
+:func:`vaegan_step` computes every group's gradient with ``torch.autograd.grad`` on one
+graph, only then steps the three optimizers (so no step changes weights that a later
+gradient still needs); :func:`fit_vaegan` loops it over epochs.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DistributedSampler
+from tqdm.auto import tqdm
+
+from genlearn import distributed
+from genlearn._validate import check_count
+from genlearn.kl import kl_normal_logvar
+from genlearn.models.nets import ConvEncoder, check_inputs
+from genlearn.models.vae import VAE
+from genlearn.runtime import device as default_device
+from genlearn.train import History, Hook, _as_tensors, _hooks, _weighted_means
+
+__all__ = [
+    "Discriminator",
+    "VAEGAN",
+    "VAEGANOutput",
+    "VAEGANLoss",
+    "VAEGANOptimizers",
+    "similarity_loss",
+    "discriminator_loss",
+    "generator_loss",
+    "three_class_losses",
+    "ThreeClassLosses",
+    "vaegan_loss",
+    "routes",
+    "term_gradient_norms",
+    "vaegan_grads",
+    "vaegan_step",
+    "vaegan_optimizers",
+    "fit_vaegan",
+    "DISCRIMINATORS",
+    "SIMILARITIES",
+    "GENERATOR_LOSSES",
+    "GROUPS",
+    "REAL",
+    "RECON",
+    "PRIOR",
+]
+
+DISCRIMINATORS = ("two_class", "three_class")
+SIMILARITIES = ("feature", "pixel")
+GENERATOR_LOSSES = ("non_saturating", "saturating")
+GROUPS = ("encoder", "decoder", "discriminator")
+REAL, RECON, PRIOR = 0, 1, 2  # class indices of the three-class discriminator
+
+
+class Discriminator(nn.Module):
+    """Images ``(N, C, H, W)`` -> logits: ``(N,)`` (``n_classes=2``: real vs fake) or
+    ``(N, 3)`` (real / reconstructed / generated).
+
+    A :class:`~genlearn.models.nets.ConvEncoder` trunk (stride-2 ``Conv2d`` + LeakyReLU(0.2)
+    per entry of ``channels``), flattened, then one linear layer. ``features(x, layer)`` is
+    the output of conv block ``layer`` (1-based), flattened: ``Dis_l`` of the similarity.
+    """
+
+    def __init__(self, in_shape: Sequence[int], n_classes: int = 2, channels: Sequence[int] = (32, 64)) -> None:
+        super().__init__()
+        if n_classes not in (2, 3):
+            raise ValueError(f"n_classes must be 2 (real vs fake) or 3 (real/recon/generated), got {n_classes!r}")
+        self.n_classes = n_classes
+        self.trunk = ConvEncoder(in_shape, None, channels, activation=functools.partial(nn.LeakyReLU, 0.2))
+        self.n_layers = len(self.trunk.net) // 2
+        self.head = nn.Linear(math.prod(self.trunk.feature_shape), 1 if n_classes == 2 else 3)
+
+    def features_and_logits(self, x: Tensor, layer: int) -> tuple[Tensor, Tensor]:
+        """``(Dis_layer(x) flattened (N, units), logits)`` in one pass."""
+        if not 1 <= layer <= self.n_layers:
+            raise ValueError(f"layer must be in 1..{self.n_layers}, got {layer}")
+        h = check_inputs(x, self.trunk.in_shape)
+        feature = h
+        for i, module in enumerate(self.trunk.net):
+            h = module(h)
+            if i == 2 * layer - 1:
+                feature = h
+        logits = self.head(h.flatten(1))
+        return feature.flatten(1), (logits.squeeze(1) if self.n_classes == 2 else logits)
+
+    def features(self, x: Tensor, layer: int) -> Tensor:
+        return self.features_and_logits(x, layer)[0]
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features_and_logits(x, self.n_layers)[1]
+
+
+class VAEGANOutput(NamedTuple):
+    """One forward pass: ``x_rec`` = sigmoid(Dec(z)) for ``z ~ q(z|x)``; ``x_gen`` = sigmoid(Dec(z_prior))
+    for ``z_prior ~ N(0, I)`` (one per example); ``mu``, ``logvar``: ``q(z|x)``. Images ``(N, *in_shape)``."""
+
+    x_rec: Tensor
+    x_gen: Tensor
+    mu: Tensor
+    logvar: Tensor
+    z: Tensor
+    z_prior: Tensor
+
+
+class VAEGANLoss(NamedTuple):
+    """Named terms per example (0-dim). ``loss = prior + similarity`` (the VAE part: a negative
+    ELBO with the learned likelihood, up to a constant). ``gan``: the discriminator's
+    cross-entropy (``-L_GAN`` for two classes); ``generator``: the decoder's adversarial term;
+    ``code``: the three-class encoder term (0 for two classes). ``encoder``, ``decoder``,
+    ``discriminator``: what each network minimises (module docstring)."""
+
+    loss: Tensor
+    prior: Tensor
+    similarity: Tensor
+    gan: Tensor
+    generator: Tensor
+    code: Tensor
+    encoder: Tensor
+    decoder: Tensor
+    discriminator: Tensor
+
+
+def _number(v: Any, name: str, lo: float = 0.0, strict: bool = False) -> float:
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not ok or (v <= lo if strict else v < lo):
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {lo}, got {v!r}")
+    return float(v)
+
+
+class VAEGAN(VAE):
+    """A :class:`VAE` (same encoder / decoder arguments, Bernoulli-logit decoder so images are
+    ``sigmoid(Dec(z))`` in [0, 1]) plus a convolutional :class:`Discriminator`.
+
+    ``discriminator``: ``"two_class"`` | ``"three_class"``; ``similarity``: ``"feature"``
+    (``Dis_l`` with ``l = feature_layer``, default the last conv block) | ``"pixel"``;
+    ``sigma``: std of the Gaussian of the similarity term; ``gamma``: weight of the
+    similarity in the decoder's objective; ``generator_loss``: ``"non_saturating"`` |
+    ``"saturating"``; ``code_weight``: weight of the three-class encoder term (default 1 for
+    three classes; must be 0 for two); ``dis_channels``: the discriminator's conv widths.
+    """
+
+    def __init__(
+        self,
+        in_shape: Sequence[int] = (1, 8, 8),
+        latent_dim: int = 8,
+        *,
+        arch: str = "mlp",
+        hidden: Sequence[int] = (256, 256),
+        channels: Sequence[int] = (32, 64),
+        upsample: str = "transpose",
+        discriminator: str = "two_class",
+        similarity: str = "feature",
+        feature_layer: int | None = None,
+        dis_channels: Sequence[int] = (32, 64),
+        sigma: float = 0.1,
+        gamma: float = 1.0,
+        generator_loss: str = "non_saturating",
+        code_weight: float | None = None,
+        logvar_range: Sequence[float] = (-12.0, 8.0),
+    ) -> None:
+        super().__init__(in_shape, latent_dim, arch=arch, hidden=hidden, channels=channels, upsample=upsample,
+                         likelihood="bernoulli", sigma=sigma, logvar_range=logvar_range)
+        if len(self.in_shape) != 3:
+            raise ValueError(f"a VAE-GAN needs images, in_shape=(C, H, W); got {self.in_shape}")
+        for value, allowed, name in ((discriminator, DISCRIMINATORS, "discriminator"),
+                                     (similarity, SIMILARITIES, "similarity"),
+                                     (generator_loss, GENERATOR_LOSSES, "generator_loss")):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        self.discriminator_mode, self.similarity, self.generator_loss = discriminator, similarity, generator_loss
+        self.dis_channels = tuple(check_count(c, "dis_channels") for c in dis_channels)
+        self.discriminator = Discriminator(self.in_shape, 3 if discriminator == "three_class" else 2,
+                                           self.dis_channels)
+        n = self.discriminator.n_layers
+        self.feature_layer = n if feature_layer is None else check_count(feature_layer, "feature_layer")
+        if self.feature_layer > n:
+            raise ValueError(f"feature_layer must be in 1..{n} (the discriminator's conv blocks), got {feature_layer}")
+        self.gamma = _number(gamma, "gamma")
+        if code_weight is None:
+            code_weight = 1.0 if discriminator == "three_class" else 0.0
+        self.code_weight = _number(code_weight, "code_weight")
+        if discriminator == "two_class" and self.code_weight != 0:
+            raise ValueError("code_weight needs discriminator='three_class' (the two-class model has no code term)")
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-able), saved with checkpoints."""
+        return {
+            "in_shape": list(self.in_shape), "latent_dim": self.latent_dim, "arch": self.arch,
+            "hidden": list(self.hidden), "channels": list(self.channels), "upsample": self.upsample,
+            "discriminator": self.discriminator_mode, "similarity": self.similarity,
+            "feature_layer": self.feature_layer, "dis_channels": list(self.dis_channels), "sigma": self.sigma,
+            "gamma": self.gamma, "generator_loss": self.generator_loss, "code_weight": self.code_weight,
+            "logvar_range": list(self.logvar_range),
+        }
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """``{"encoder": [...], "decoder": [...], "discriminator": [...]}``: every parameter once."""
+        return {"encoder": list(self.encoder.parameters()), "decoder": list(self.decoder.parameters()),
+                "discriminator": list(self.discriminator.parameters())}
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> VAEGANOutput:
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar, generator)
+        if generator is None:
+            z_prior = torch.randn_like(mu)
+        else:
+            z_prior = torch.randn(mu.shape, generator=generator, device=generator.device, dtype=mu.dtype)
+            z_prior = z_prior.to(mu.device)
+        x_rec, x_gen = torch.sigmoid(self.decoder(torch.cat([z, z_prior]))).chunk(2)
+        return VAEGANOutput(x_rec, x_gen, mu, logvar, z, z_prior)
+
+
+def similarity_loss(target: Tensor, recon: Tensor, sigma: float = 1.0) -> Tensor:
+    """``(1/N) sum_n |t_n - r_n|^2 / (2 sigma^2)``: ``-log N(t; r, sigma^2 I)`` without its constant,
+    summed over every unit of an example (features or pixels), averaged over the batch."""
+    if target.shape != recon.shape:
+        raise ValueError(f"target and recon must have the same shape, got {tuple(target.shape)} and "
+                         f"{tuple(recon.shape)}")
+    return (target - recon).pow(2).sum() / (2 * sigma**2 * target.shape[0])
+
+
+def _bce(logits: Tensor, target: float) -> Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def discriminator_loss(real: Tensor, rec: Tensor, gen: Tensor) -> Tensor:
+    """Two-class ``-L_GAN = -[log D(x) + log(1 - D(x_rec)) + log(1 - D(x_gen))]``, batch mean, from
+    the logits ``(N,)`` of real images, reconstructions and prior samples (``D = sigmoid``)."""
+    return _bce(real, 1.0) + _bce(rec, 0.0) + _bce(gen, 0.0)
+
+
+def generator_loss(rec: Tensor, gen: Tensor, form: str = "non_saturating") -> Tensor:
+    """The decoder's two-class adversarial term from the fakes' logits ``(N,)``, batch mean:
+    ``"non_saturating"``: ``-log D(x_rec) - log D(x_gen)``; ``"saturating"``:
+    ``log(1 - D(x_rec)) + log(1 - D(x_gen))`` (the decoder's part of ``-L_GAN``, i.e. minus the
+    discriminator's fake terms)."""
+    if form not in GENERATOR_LOSSES:
+        raise ValueError(f"form must be one of {GENERATOR_LOSSES}, got {form!r}")
+    if form == "non_saturating":
+        return _bce(rec, 1.0) + _bce(gen, 1.0)
+    return -(_bce(rec, 0.0) + _bce(gen, 0.0))
+
+
+class ThreeClassLosses(NamedTuple):
+    """``discriminator``: ``CE(real -> REAL) + CE(rec -> RECON) + CE(gen -> PRIOR)``; ``generator``:
+    ``CE(rec -> REAL) + CE(gen -> REAL)`` (non-saturating) or minus the fakes' part of
+    ``discriminator`` (saturating); ``code``: ``BCE(l_PRIOR - l_RECON on x_rec, 1/2)``, minimal
+    (``log 2``) when the discriminator finds reconstructions as likely generated as reconstructed.
+    Batch means."""
+
+    discriminator: Tensor
+    generator: Tensor
+    code: Tensor
+
+
+def three_class_losses(real: Tensor, rec: Tensor, gen: Tensor, form: str = "non_saturating") -> ThreeClassLosses:
+    """The three-class terms from the logits ``(N, 3)`` (classes :data:`REAL`, :data:`RECON`,
+    :data:`PRIOR`) of real images, reconstructions and prior samples."""
+    if form not in GENERATOR_LOSSES:
+        raise ValueError(f"form must be one of {GENERATOR_LOSSES}, got {form!r}")
+
+    def ce(lg: Tensor, cls: int) -> Tensor:
+        if lg.ndim != 2 or lg.shape[1] != 3:
+            raise ValueError(f"three-class logits must have shape (N, 3), got {tuple(lg.shape)}")
+        return F.cross_entropy(lg, torch.full((len(lg),), cls, dtype=torch.long, device=lg.device))
+
+    fakes_true = ce(rec, RECON) + ce(gen, PRIOR)
+    dis = ce(real, REAL) + fakes_true
+    gen_term = ce(rec, REAL) + ce(gen, REAL) if form == "non_saturating" else -fakes_true
+    return ThreeClassLosses(dis, gen_term, _bce(rec[:, PRIOR] - rec[:, RECON], 0.5))
+
+
+def vaegan_loss(model: VAEGAN, x: Tensor, out: VAEGANOutput | None = None,
+                generator: torch.Generator | None = None) -> VAEGANLoss:
+    """All terms of the module docstring for a batch ``x`` (one forward pass of each network;
+    the discriminator sees ``[x; x_rec; x_gen]`` at once). ``out`` reuses ``model(x)``."""
+    if not isinstance(model, VAEGAN):
+        raise ValueError(f"vaegan_loss needs a VAEGAN, got {type(model).__name__}")
+    check_inputs(x, model.in_shape)
+    if out is None:
+        out = model(x, generator)
+    n = x.shape[0]
+    prior = kl_normal_logvar(out.mu, out.logvar).sum() / n
+    features, logits = model.discriminator.features_and_logits(torch.cat([x, out.x_rec, out.x_gen]),
+                                                               model.feature_layer)
+    if model.similarity == "feature":
+        similarity = similarity_loss(features[:n], features[n : 2 * n], model.sigma)
+    else:
+        similarity = similarity_loss(x, out.x_rec, model.sigma)
+    real, rec, gen = logits[:n], logits[n : 2 * n], logits[2 * n :]
+    if model.discriminator_mode == "two_class":
+        dis, gen_term = discriminator_loss(real, rec, gen), generator_loss(rec, gen, model.generator_loss)
+        code = logits.new_zeros(())
+    else:
+        dis, gen_term, code = three_class_losses(real, rec, gen, model.generator_loss)
+    named = {"prior": prior, "similarity": similarity, "gan": dis, "generator": gen_term, "code": code}
+    objective = {g: sum(w * named[t] for t, w in r.items()) for g, r in routes(model).items()}
+    return VAEGANLoss(prior + similarity, prior, similarity, dis, gen_term, code, *(objective[g] for g in GROUPS))
+
+
+def routes(model: VAEGAN) -> dict[str, dict[str, float]]:
+    """``{network: {term: weight}}``: each network's objective as a weighted sum of loss terms::
+
+        encoder:       prior + similarity (+ code_weight * code)
+        decoder:       gamma * similarity + generator
+        discriminator: gan
+    """
+    encoder = {"prior": 1.0, "similarity": 1.0} | ({"code": model.code_weight} if model.code_weight else {})
+    return {"encoder": encoder, "decoder": {"similarity": model.gamma, "generator": 1.0},
+            "discriminator": {"gan": 1.0}}
+
+
+def term_gradient_norms(model: VAEGAN, x: Tensor, generator: torch.Generator | None = None,
+                        terms: Sequence[str] = ("prior", "similarity", "gan", "generator")
+                        ) -> dict[str, dict[str, float]]:
+    """``{term: {network: |d term / d weights of network|}}`` on one batch: the gradient each loss
+    term *could* send to each network if nothing routed it (compare with :func:`routes`)."""
+    loss = vaegan_loss(model, x, generator=generator)
+    params = model.parameter_groups()
+    out: dict[str, dict[str, float]] = {}
+    for t in terms:
+        out[t] = {}
+        value = getattr(loss, t)
+        for g in GROUPS:
+            if not value.requires_grad:  # e.g. the code term of a two-class model: a constant 0
+                out[t][g] = 0.0
+                continue
+            grads = torch.autograd.grad(value, params[g], retain_graph=True, allow_unused=True)
+            out[t][g] = math.sqrt(sum(float(gi.pow(2).sum()) for gi in grads if gi is not None))
+    return out
+
+
+def vaegan_grads(model: VAEGAN, x: Tensor, generator: torch.Generator | None = None
+                 ) -> tuple[VAEGANLoss, dict[str, list[Tensor]]]:
+    """The terms and, for each group of :data:`GROUPS`, the gradient of *its own* objective
+    with respect to *its own* parameters only (``torch.autograd.grad``; unused -> zeros).
+    Nothing is written to ``.grad`` and no weight changes."""
+    terms = vaegan_loss(model, x, generator=generator)
+    params = model.parameter_groups()
+    grads: dict[str, list[Tensor]] = {}
+    for i, name in enumerate(GROUPS):
+        g = torch.autograd.grad(getattr(terms, name), params[name], retain_graph=i < len(GROUPS) - 1,
+                                allow_unused=True)
+        grads[name] = [torch.zeros_like(p) if gi is None else gi for p, gi in zip(params[name], g, strict=True)]
+    return VAEGANLoss(*(t.detach() for t in terms)), grads
+
+
+class VAEGANOptimizers(NamedTuple):
+    """One optimizer per network."""
+
+    encoder: torch.optim.Optimizer
+    decoder: torch.optim.Optimizer
+    discriminator: torch.optim.Optimizer
+
+
+def vaegan_optimizers(model: VAEGAN, lr: float = 1e-3, lr_dis: float | None = None,
+                      betas: tuple[float, float] = (0.5, 0.999)) -> VAEGANOptimizers:
+    """Adam for each group; the discriminator's learning rate is ``lr_dis`` (default ``lr``).
+    ``beta1 = 0.5`` is the usual GAN setting (less momentum to overshoot with)."""
+    lr = _number(lr, "lr", strict=True)
+    lr_dis = lr if lr_dis is None else _number(lr_dis, "lr_dis", strict=True)
+    groups = model.parameter_groups()
+    return VAEGANOptimizers(*(torch.optim.Adam(groups[g], lr=r, betas=betas)
+                              for g, r in zip(GROUPS, (lr, lr, lr_dis), strict=True)))
+
+
+def vaegan_step(model: VAEGAN, optimizers: VAEGANOptimizers, x: Tensor,
+                generator: torch.Generator | None = None) -> VAEGANLoss:
+    """One training step: all three gradients from :func:`vaegan_grads` first, then the three
+    optimizer steps. Returns the (detached) terms measured before the step."""
+    terms, grads = vaegan_grads(model, x, generator)
+    params = model.parameter_groups()
+    for name in GROUPS:
+        for p, g in zip(params[name], grads[name], strict=True):
+            p.grad = g
+    distributed.average_gradients(model.parameters())  # under torchrun: the mean over processes
+    for name in GROUPS:
+        getattr(optimizers, name).step()
+    return terms
+
+
+def _noise_generator(dev: torch.device, seed: int) -> torch.Generator:
+    try:
+        return torch.Generator(device=dev).manual_seed(seed)
+    except RuntimeError:  # a device without its own generator: draw on the CPU
+        return torch.Generator().manual_seed(seed)
+
+
+def fit_vaegan(
+    model: VAEGAN,
+    train_data: Tensor,
+    epochs: int,
+    *,
+    batch_size: int = 100,
+    lr: float = 1e-3,
+    lr_dis: float | None = None,
+    betas: tuple[float, float] = (0.5, 0.999),
+    optimizers: VAEGANOptimizers | None = None,
+    seed: int | None = None,
+    device: torch.device | str | None = None,
+    after_epoch: Hook | Iterable[Hook] | None = None,
+    progress: bool = True,
+) -> History:
+    """Train with :func:`vaegan_step` on images ``train_data`` ``(N, *in_shape)``, reshuffled each
+    epoch. Returns the history: per-epoch means of every :class:`VAEGANLoss` term and
+    ``seconds``. ``seed`` seeds the shuffling and the noise (z and z_prior); ``device``
+    defaults to :func:`genlearn.device`. Raises ``FloatingPointError`` if a term becomes
+    NaN / inf. The model is left in eval mode."""
+    epochs = check_count(epochs, "epochs", minimum=0)
+    batch_size = check_count(batch_size, "batch_size")
+    if not isinstance(model, VAEGAN):
+        raise ValueError(f"fit_vaegan needs a VAEGAN, got {type(model).__name__}")
+    parallel = distributed.init_from_env()
+    world = distributed.world_size()
+    if batch_size % world:
+        raise ValueError(f"batch_size {batch_size} must be divisible by the number of processes ({world})")
+    dev = torch.device(device) if device is not None else (distributed.device() if parallel else default_device())
+    model.to(dev)
+    distributed.broadcast_parameters(model)
+    (x_all,) = _as_tensors(train_data, "train_data")
+    x_all = check_inputs(x_all, model.in_shape, "train_data").to(dev)
+    if optimizers is None:
+        optimizers = vaegan_optimizers(model, lr, lr_dis, betas)
+    if seed is None:
+        seed = int(torch.randint(0, 2**62, (1,)).item())
+    shuffle = torch.Generator().manual_seed(int(seed))
+    noise = _noise_generator(dev, int(seed) + 1 + distributed.rank())
+    sampler = DistributedSampler(range(len(x_all)), num_replicas=world, rank=distributed.rank(), seed=int(seed))
+    local_batch = batch_size // world
+    ends = _hooks(after_epoch, "after_epoch")
+    history: History = {k: [] for k in VAEGANLoss._fields}
+    history["seconds"] = []
+    n = len(x_all)
+    bar = tqdm(range(epochs), disable=not (progress and distributed.is_main_process()), unit="epoch", desc="VAEGAN")
+    for epoch in bar:
+        t0 = time.perf_counter()
+        model.train()
+        if parallel:  # each process takes its share of every global batch
+            sampler.set_epoch(epoch)
+            order = torch.tensor(list(sampler), device=dev)
+        else:
+            order = torch.randperm(n, generator=shuffle).to(dev)
+        rows, sizes = [], []
+        for i in range(0, len(order), local_batch):
+            xb = x_all[order[i : i + local_batch]]
+            rows.append(torch.stack(tuple(vaegan_step(model, optimizers, xb, noise))))
+            sizes.append(len(xb))
+        means = _weighted_means(rows, sizes)
+        if parallel:
+            means = distributed.average(torch.tensor(means, dtype=torch.float64, device=dev)).tolist()
+        history["seconds"].append(time.perf_counter() - t0)
+        for k, v in zip(VAEGANLoss._fields, means, strict=True):
+            history[k].append(v)
+        if not all(math.isfinite(v) for v in means):
+            bar.close()
+            raise FloatingPointError(f"a VAE-GAN loss became non-finite in epoch {epoch}; lower the learning "
+                                     "rates or gamma")
+        bar.set_postfix({k: f"{history[k][-1]:.3g}" for k in ("prior", "similarity", "gan")}, refresh=False)
+        if any([bool(hook(epoch, model, history)) for hook in ends]):
+            break
+    bar.close()
+    model.eval()
+    return history
+

@@ -1,0 +1,115 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Exercises 04 - The variational autoencoder
+#
+# Five functions that together make a VAE's loss and its best likelihood
+# bound. Each is followed by a check cell that prints `PASS`, `TODO` or `FAIL`
+# with a hint. From a terminal: `genlearn check exercises/04_vae.ipynb`.
+
+# %%
+import math
+
+import torch
+import torch.nn.functional as F
+
+from genlearn.checks import check
+
+# %% [markdown]
+# ## Exercise 1: the reparameterisation trick
+#
+# Turn a standard-normal draw `eps` into a draw from $N(\mu, \sigma^2)$ with
+# $\sigma = e^{\text{logvar}/2}$, so that gradients flow to `mu` and `logvar`.
+
+# %%
+def reparameterize(mu, logvar, eps):
+    """z = mu + exp(logvar / 2) * eps."""
+    ### BEGIN SOLUTION (hint: the mean is added, the standard deviation exp(0.5 * logvar) multiplies)
+    return mu + torch.exp(0.5 * logvar) * eps
+    ### END SOLUTION
+
+
+# %%
+check("reparameterize", reparameterize)
+
+# %% [markdown]
+# ## Exercise 2: the Bernoulli decoder's negative log-likelihood
+#
+# For binary pixels `x` and decoder logits of the same shape `(batch, pixels)`,
+# return $-\log p(x|z) = -\sum_i [x_i \log s(l_i) + (1 - x_i)\log(1 - s(l_i))]$
+# per example, with $s$ the sigmoid. Make it stable for large logits.
+
+# %%
+def bernoulli_nll(x, logits):
+    """Binary cross-entropy with logits, summed over the last dimension."""
+    ### BEGIN SOLUTION (hint: F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1))
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+    ### END SOLUTION
+
+
+# %%
+check("bernoulli_nll", bernoulli_nll)
+
+# %% [markdown]
+# ## Exercise 3: the negative ELBO
+#
+# $-\text{ELBO} = \mathbb{E}_q[-\log p(x|z)] + KL(q(z|x)\,\|\,N(0, I))$, estimated
+# with the one $z$ that produced `logits`. Return the batch mean of
+# (Bernoulli NLL summed over pixels + KL summed over latents): nats per example.
+
+# %%
+def negative_elbo(x, logits, mu, logvar):
+    """Batch mean of reconstruction NLL + KL, in nats per example."""
+    ### BEGIN SOLUTION (hint: reuse bernoulli_nll; KL = 0.5 * (exp(logvar) - 1 - logvar + mu**2).sum(-1))
+    kl = 0.5 * (logvar.exp() - 1 - logvar + mu**2).sum(-1)
+    return (bernoulli_nll(x, logits) + kl).mean()
+    ### END SOLUTION
+
+
+# %%
+check("negative_elbo", negative_elbo)
+
+# %% [markdown]
+# ## Exercise 4: the importance-weighted bound
+#
+# With $K$ codes $z_k \sim q(z|x)$ and log weights
+# $\log w_k = \log p(x|z_k) + \log p(z_k) - \log q(z_k|x)$ (shape `(K, batch)`),
+# the IWAE bound is $\log \frac1K\sum_k w_k$. Compute it without underflow.
+
+# %%
+def iwae_bound(log_weights):
+    """log-mean-exp over dim 0."""
+    ### BEGIN SOLUTION (hint: torch.logsumexp(log_weights, dim=0) - math.log(K))
+    return torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
+    ### END SOLUTION
+
+
+# %%
+check("iwae_bound", iwae_bound)
+
+# %% [markdown]
+# ## Exercise 5: free bits
+#
+# Posterior collapse drives some latents' KL to zero. *Free bits* stop
+# penalising a latent once its KL (averaged over the batch) is below a floor
+# `lam`: return $\sum_j \max(\lambda, \overline{KL}_j)$ for `kl_per_dim` of shape
+# `(batch, latent)`.
+
+# %%
+def free_bits_kl(kl_per_dim, lam):
+    """Sum over latents of max(lam, batch-mean KL of the latent)."""
+    ### BEGIN SOLUTION (hint: kl_per_dim.mean(0).clamp(min=lam).sum())
+    return kl_per_dim.mean(0).clamp(min=lam).sum()
+    ### END SOLUTION
+
+
+# %%
+check("free_bits_kl", free_bits_kl)

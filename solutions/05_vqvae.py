@@ -1,0 +1,131 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Exercises 05 - VQ-VAE
+#
+# Four functions that make up the heart of a vector-quantised autoencoder:
+# finding the nearest code, passing gradients straight through it, the two
+# loss terms that train the codebook and the encoder, and the perplexity that
+# tells you how healthy a codebook is. Each is followed by a check cell that
+# prints `PASS`, `TODO` or `FAIL` with a hint. From a terminal:
+# `genlearn check exercises/05_vqvae.ipynb`.
+
+# %%
+import math
+
+import torch
+
+from genlearn.checks import check
+
+# %% [markdown]
+# ## Exercise 1: the nearest code
+#
+# `z` holds $N$ encoder outputs, shape `(N, D)`; `codebook` holds $K$ codes,
+# shape `(K, D)`. Return, for every row of `z`, the index $k$ of the code with
+# the smallest squared Euclidean distance $\|z - e_k\|^2$ (a long tensor of
+# shape `(N,)`).
+
+# %%
+def nearest_code(z, codebook):
+    """argmin_k ||z_n - e_k||^2 for every row n."""
+    ### BEGIN SOLUTION (hint: broadcast z[:, None, :] against codebook[None, :, :] to get all (N, K) squared distances, then argmin over the codes)
+    distances = ((z[:, None, :] - codebook[None, :, :]) ** 2).sum(-1)
+    return distances.argmin(dim=1)
+    ### END SOLUTION
+
+
+# %%
+check("nearest_code", nearest_code)
+
+# %% [markdown]
+# ## Exercise 2: the straight-through output
+#
+# The quantised value is the code `e`, but `argmin` has no gradient. Return a
+# tensor whose **value** is `e` and whose **gradient** with respect to `z` is
+# the identity, with no gradient reaching `e`: $z + \mathrm{sg}(e - z)$, where
+# $\mathrm{sg}$ (stop-gradient) is `.detach()`.
+
+# %%
+def straight_through(z, e):
+    """Value e, gradient of z."""
+    ### BEGIN SOLUTION (hint: add z to a detached difference, so the value is e but autograd only sees z)
+    return z + (e - z).detach()
+    ### END SOLUTION
+
+
+# %%
+check("straight_through", straight_through)
+
+# %% [markdown]
+# ## Exercise 3: the two VQ loss terms
+#
+# For encoder outputs `z` and their codes `e` (same shape `(B, D, h, w)`), return
+# the pair `(codebook_loss, commitment_loss)`:
+#
+# $$\text{codebook} = \|\mathrm{sg}(z) - e\|^2, \qquad \text{commitment} = \beta\,\|z - \mathrm{sg}(e)\|^2,$$
+#
+# each **summed** over the elements of one example and **averaged** over the
+# batch (the reduction genlearn uses for every loss term).
+
+# %%
+def vq_losses(z, e, beta):
+    """(||sg(z) - e||^2, beta ||z - sg(e)||^2), summed per example, mean over the batch."""
+    ### BEGIN SOLUTION (hint: square the difference, sum everything, divide by the batch size; detach z in one term and e in the other)
+    batch = z.shape[0]
+    codebook_loss = ((z.detach() - e) ** 2).sum() / batch
+    commitment_loss = beta * ((z - e.detach()) ** 2).sum() / batch
+    return codebook_loss, commitment_loss
+    ### END SOLUTION
+
+
+# %%
+check("vq_losses", vq_losses)
+
+# %% [markdown]
+# ## Exercise 4: perplexity of code usage
+#
+# Given code indices of any shape (for example a batch of code maps) and the
+# codebook size $K$, return the perplexity $\exp\big(-\sum_k p_k \log p_k\big)$,
+# where $p_k$ is the share of positions that use code $k$ (and $0 \log 0 = 0$).
+# It is $K$ when every code is used equally and 1 when a single code does all
+# the work.
+
+# %%
+def code_perplexity(indices, num_codes):
+    """exp(entropy) of the code-usage distribution."""
+    ### BEGIN SOLUTION (hint: torch.bincount(indices.flatten(), minlength=num_codes) counts each code; drop zero shares before the log)
+    counts = torch.bincount(indices.flatten(), minlength=num_codes).double()
+    p = counts / counts.sum()
+    p = p[p > 0]
+    return math.exp(-float((p * p.log()).sum()))
+    ### END SOLUTION
+
+
+# %%
+check("code_perplexity", code_perplexity)
+
+# %% [markdown]
+# ## Going further
+#
+# Compare your functions with the library's: `genlearn.models.VectorQuantizer`
+# computes the same nearest codes without building the `(N, K, D)` difference
+# tensor of exercise 1 (it expands $\|z - e\|^2 = \|z\|^2 - 2z\cdot e + \|e\|^2$
+# into one matrix product), and `genlearn.models.vq.perplexity` is exercise 4.
+
+# %%
+from genlearn.models.vq import VectorQuantizer, perplexity
+
+torch.manual_seed(0)
+vq = VectorQuantizer(32, 6, channel_dim=-1).double()
+vq.init_codebook(torch.randn(32, 6, dtype=torch.float64))
+z = torch.randn(200, 6, dtype=torch.float64)
+assert torch.equal(vq.nearest(z), nearest_code(z, vq.codebook.detach()))
+assert math.isclose(code_perplexity(vq.nearest(z), 32), perplexity(vq.nearest(z), 32).item(), rel_tol=1e-9)

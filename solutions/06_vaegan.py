@@ -1,0 +1,135 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Exercises 06 - VAE-GAN
+#
+# Five functions: the blur of squared error, then the loss terms of a VAE-GAN
+# (Larsen et al., 2016) and of its three-class variant. They work on plain
+# tensors (discriminator logits and features), so you need no trained model.
+# Each is followed by a check cell that prints `PASS`, `TODO` or `FAIL` with a
+# hint. From a terminal: `genlearn check exercises/06_vaegan.ipynb`.
+#
+# Conventions: every loss is a batch **mean** of per-example values; logits are
+# raw scores (before the sigmoid or softmax). The three discriminator classes
+# are 0 = real, 1 = reconstructed, 2 = generated.
+
+# %%
+import torch
+import torch.nn.functional as F
+
+from genlearn.checks import check
+
+# %% [markdown]
+# ## Exercise 1: the best guess under squared error
+#
+# The decoder cannot tell which of `K` candidate images (shape `(K, C, H, W)`)
+# is the right one; candidate `k` has probability `probs[k]`. Return the single
+# image $c$ that minimises $\sum_k p_k \lVert x_k - c\rVert^2$.
+
+# %%
+def best_guess(candidates, probs):
+    """The image c (C, H, W) minimising the expected squared error."""
+    ### BEGIN SOLUTION (hint: set the gradient 2 sum_k p_k (c - x_k) to zero: a weighted average)
+    return (probs.reshape(-1, *[1] * (candidates.ndim - 1)) * candidates).sum(0)
+    ### END SOLUTION
+
+
+# %%
+check("best_guess", best_guess)
+
+# %% [markdown]
+# ## Exercise 2: the learned similarity
+#
+# With the activations of a discriminator layer for real images `f_real` and
+# for their reconstructions `f_rec` (both `(N, units)`), return
+# $\frac{1}{N}\sum_n \frac{1}{2\sigma^2}\lVert f^\text{real}_n - f^\text{rec}_n\rVert^2$:
+# the Gaussian negative log-likelihood without its constant.
+
+# %%
+def feature_similarity(f_real, f_rec, sigma):
+    """Batch mean of the squared feature distance (summed over units) over 2 sigma^2."""
+    ### BEGIN SOLUTION (hint: (f_real - f_rec).pow(2).sum(1).mean() / (2 * sigma**2))
+    return (f_real - f_rec).pow(2).sum(1).mean() / (2 * sigma**2)
+    ### END SOLUTION
+
+
+# %%
+check("feature_similarity", feature_similarity)
+
+# %% [markdown]
+# ## Exercise 3: the discriminator's loss
+#
+# The discriminator maximises
+# $\mathcal{L}_\text{GAN} = \log D(x) + \log(1 - D(\tilde x)) + \log(1 - D(x_p))$
+# with $D = \text{sigmoid}(\text{logit})$. Return $-\mathcal{L}_\text{GAN}$
+# (batch mean) from the three logit vectors `(N,)`, without overflow for large
+# logits.
+
+# %%
+def discriminator_loss(logits_real, logits_rec, logits_gen):
+    """-[log D(x) + log(1 - D(x_rec)) + log(1 - D(x_gen))], batch mean."""
+    ### BEGIN SOLUTION (hint: F.binary_cross_entropy_with_logits with target 1 for real, 0 for the fakes)
+    bce = F.binary_cross_entropy_with_logits
+    return (bce(logits_real, torch.ones_like(logits_real)) + bce(logits_rec, torch.zeros_like(logits_rec))
+            + bce(logits_gen, torch.zeros_like(logits_gen)))
+    ### END SOLUTION
+
+
+# %%
+check("discriminator_loss", discriminator_loss)
+
+# %% [markdown]
+# ## Exercise 4: the decoder's adversarial loss, two ways
+#
+# The decoder wants both fakes to be called real. Return, as a batch mean:
+#
+# * `non_saturating=True`: $-\log D(\tilde x) - \log D(x_p)$;
+# * `non_saturating=False` (the "saturating" form, the decoder's part of
+#   $-\mathcal{L}_\text{GAN}$): $\log(1 - D(\tilde x)) + \log(1 - D(x_p))$.
+#
+# The check also compares the two forms' gradients when the discriminator
+# confidently rejects the fakes (very negative logits): see which one still
+# gives the decoder something to learn from.
+
+# %%
+def generator_loss(logits_rec, logits_gen, non_saturating=True):
+    """The decoder's adversarial term from the fakes' logits, batch mean."""
+    ### BEGIN SOLUTION (hint: -log sigmoid(l) = softplus(-l) and log(1 - sigmoid(l)) = -softplus(l))
+    if non_saturating:
+        return F.softplus(-logits_rec).mean() + F.softplus(-logits_gen).mean()
+    return -F.softplus(logits_rec).mean() - F.softplus(logits_gen).mean()
+    ### END SOLUTION
+
+
+# %%
+check("generator_loss", generator_loss)
+
+# %% [markdown]
+# ## Exercise 5: the three-class discriminator
+#
+# The discriminator now outputs three logits per image, `(N, 3)`, for the
+# classes real (0), reconstructed (1) and generated (2). Return the sum over
+# the three image sets of the batch-mean cross-entropy with each set's true
+# class.
+
+# %%
+def three_class_discriminator_loss(logits_real, logits_rec, logits_gen):
+    """CE(real -> 0) + CE(rec -> 1) + CE(gen -> 2), each a batch mean."""
+    ### BEGIN SOLUTION (hint: F.cross_entropy(logits, torch.full((N,), k)) for each set and its class k)
+    total = 0.0
+    for k, logits in enumerate((logits_real, logits_rec, logits_gen)):
+        total = total + F.cross_entropy(logits, torch.full((len(logits),), k, dtype=torch.long))
+    return total
+    ### END SOLUTION
+
+
+# %%
+check("three_class_discriminator_loss", three_class_discriminator_loss)
