@@ -9,10 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.genlearn-installed
 LAB_ARGS ?=
 PYTEST_ARGS ?= -v --durations=20
-# jupyter refuses to run as root without --allow-root
-ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test venv exercises sync check-generated lint bench clean help
+.PHONY: lab test venv exercises sync check-generated lint bench clean help book slides test-browser
 
 help:
 	@echo "make lab        start JupyterLab on the course (LAB_ARGS=\"--no-browser --port 8888\" for headless)"
@@ -20,6 +18,9 @@ help:
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make sync       regenerate each lesson/solution .ipynb from its .py source"
 	@echo "make bench      list the benchmarks (python -m genlearn.bench NAME)"
+	@echo "make book       execute every lesson and render the course website into build/book/"
+	@echo "make slides     reveal.js lecture slides, one per lesson, into build/slides/"
+	@echo "make test-browser  run lessons 03 and 04 in JupyterLab inside Chromium (screenshots in build/browser/)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "genlearn needs Python >= 3.10")'
@@ -31,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/genlearn lessons $(LAB_ARGS)
 
 # pytest runs everything: unit tests, every lesson and solution notebook (nbval),
 # exercise checks in both directions, notebook pair/sync checks and ruff.
@@ -52,3 +53,17 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+# The course website: every lesson executed (widgets as static pictures), rendered with
+# navigation, the glossary and offline equations. Open build/book/index.html.
+book: $(STAMP)
+	$(BIN)/python tools/build_book.py --out build/book
+
+# reveal.js slides per lesson (plumbing cells marked "skip" left out); reuses the notebooks
+# executed by `make book` when the lessons have not changed since.
+slides: $(STAMP)
+	$(BIN)/python tools/build_slides.py --out build/slides
+
+# Real browser: needs Debian's chromium (apt-get install chromium); part of `make test` when installed.
+test-browser: $(STAMP)
+	GENLEARN_BROWSER_REQUIRED=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests/test_browser.py -v -s

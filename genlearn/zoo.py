@@ -111,14 +111,15 @@ class VQVAEGenerator(nn.Module):
 class Spec:
     """How to build and train one model with the course's defaults."""
 
-    build: Callable[[tuple[int, ...]], nn.Module]
+    build: Callable[..., nn.Module]  # (in_shape, binary=False) -> model
     train: Callable[..., dict[str, list[float]]]
     lr: float
 
 
 def _train_plain(loss_fn):
-    def train(model, x, epochs, *, batch_size, lr, seed, progress):
-        return fit(model, loss_fn, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress)
+    def train(model, x, epochs, *, batch_size, lr, seed, progress, device=None):
+        return fit(model, loss_fn, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress,
+                   device=device)
 
     return train
 
@@ -129,43 +130,56 @@ def _train_ae(model, x, epochs, **kw):
     return history
 
 
-def _train_vqvae(model: VQVAEGenerator, x, epochs, *, batch_size, lr, seed, progress):
+def _train_vqvae(model: VQVAEGenerator, x, epochs, *, batch_size, lr, seed, progress, device=None):
     vq = model.vqvae
-    vq.to(x.device if x.is_cuda else torch.device("cpu"))
-    vq.init_codebook_from_data(x[:2000].to(next(vq.parameters()).device), torch.Generator().manual_seed(seed))
-    history = fit(vq, vqvae_loss, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress)
+    vq.init_codebook_from_data(x[:2000], torch.Generator().manual_seed(seed))  # on the CPU, before fit moves it
+    history = fit(vq, vqvae_loss, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress,
+                  device=device)
     with torch.no_grad():
         codes = torch.cat([vq.encode_indices(x[i:i + 1000].to(next(vq.parameters()).device)).cpu()
                            for i in range(0, len(x), 1000)])
     prior_history = fit_code_prior(model.prior, codes, max(10, epochs // 2), batch_size=batch_size, seed=seed,
-                                   progress=False)
+                                   progress=False, device=device)
     history["prior_loss"] = prior_history["loss"]
     return history
 
 
-def _train_vaegan(model, x, epochs, *, batch_size, lr, seed, progress):
-    return fit_vaegan(model, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress)
+def _train_vaegan(model, x, epochs, *, batch_size, lr, seed, progress, device=None):
+    return fit_vaegan(model, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress, device=device)
 
 
-def _vqvae_build(shape):
-    vq = VQVAE(shape, num_codes=64, code_dim=16, likelihood="mse", restart_after=20)
+def _vqvae_build(shape, binary=False):
+    vq = VQVAE(shape, num_codes=64, code_dim=16, likelihood="bernoulli" if binary else "mse", restart_after=20)
     h, w = vq.code_shape
     return VQVAEGenerator(vq.config, CodePrior(64, (h, w)).config)
 
 
 SPECS: dict[str, Spec] = {
-    "ae": Spec(lambda shape: PosthocGaussianAE(shape, latent_dim=8, hidden=(256, 128)), _train_ae, 2e-3),
-    "vae": Spec(lambda shape: VAE(shape, latent_dim=8, hidden=(256, 128)), _train_plain(vae_loss), 2e-3),
+    "ae": Spec(lambda shape, binary=False: PosthocGaussianAE(shape, latent_dim=8, hidden=(256, 128)),
+               _train_ae, 2e-3),
+    "vae": Spec(lambda shape, binary=False: VAE(shape, latent_dim=8, hidden=(256, 128)), _train_plain(vae_loss), 2e-3),
     "vqvae": Spec(_vqvae_build, _train_vqvae, 2e-3),
-    "vaegan": Spec(lambda shape: VAEGAN(shape, latent_dim=8, hidden=(256, 128)), _train_vaegan, 1e-3),
+    "vaegan": Spec(lambda shape, binary=False: VAEGAN(shape, latent_dim=8, hidden=(256, 128)), _train_vaegan, 1e-3),
 }
 
 
-def build(name: str, in_shape: tuple[int, ...]) -> nn.Module:
-    """A fresh model ``name`` (one of :data:`MODELS`) for inputs of shape ``in_shape``."""
+def build(name: str, in_shape: tuple[int, ...], binary: bool = False) -> nn.Module:
+    """A fresh model ``name`` (one of :data:`MODELS`) for inputs of shape ``in_shape``; ``binary``
+    picks a Bernoulli likelihood where the model has a choice (the VQ-VAE; the VAE always has one)."""
     if name not in SPECS:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
-    return SPECS[name].build(tuple(in_shape))
+    return SPECS[name].build(tuple(in_shape), binary=binary)
+
+
+def train(name: str, model: nn.Module, x: Tensor, epochs: int, *, batch_size: int = 100, lr: float | None = None,
+          seed: int = 0, progress: bool = True, device: torch.device | str | None = None) -> dict[str, list[float]]:
+    """Train a model from :func:`build` with the course's defaults (learning rate, prior fitting);
+    ``device`` defaults to :func:`genlearn.device` (under torchrun: the process's device)."""
+    if name not in SPECS:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+    spec = SPECS[name]
+    return spec.train(model, x, check_count(epochs, "epochs"), batch_size=batch_size, lr=lr or spec.lr,
+                      seed=seed, progress=progress, device=device)
 
 
 def sample_images(model: nn.Module, n: int, generator: torch.Generator | None = None) -> Tensor:
@@ -175,13 +189,27 @@ def sample_images(model: nn.Module, n: int, generator: torch.Generator | None = 
     return model.sample(n, generator=generator).clamp(0, 1).cpu()
 
 
-def reconstruction_error(model: nn.Module, x: Tensor) -> float:
-    """Squared error per image (sum over pixels, mean over images) of the model's reconstructions."""
+def reconstruction_images(model: nn.Module, x: Tensor) -> Tensor:
+    """The model's reconstructions of ``x`` (no sampling: codes are means or nearest codes), on the CPU."""
     device = next(model.parameters()).device
     with torch.no_grad():
-        recon = torch.cat([model.reconstruct(x[i:i + 1000].to(device)).clamp(0, 1).cpu()
-                           for i in range(0, len(x), 1000)])
-    return float((recon - x).pow(2).flatten(1).sum(1).mean())
+        return torch.cat([model.reconstruct(x[i:i + 1000].to(device)).clamp(0, 1).cpu()
+                          for i in range(0, len(x), 1000)])
+
+
+def reconstruction_error(model: nn.Module, x: Tensor) -> float:
+    """Squared error per image (sum over pixels, mean over images) of the model's reconstructions."""
+    return float((reconstruction_images(model, x) - x).pow(2).flatten(1).sum(1).mean())
+
+
+def codes(model: nn.Module, x: Tensor) -> Tensor:
+    """Continuous codes of ``x`` (N, d) on the CPU: ``f(x)`` for an AE, the posterior mean for a VAE / VAE-GAN."""
+    if isinstance(model, VQVAEGenerator):
+        raise ValueError("a VQ-VAE's codes are discrete: use model.vqvae.encode_indices(x)")
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        z = model.encode(x.to(device))
+    return (z.mu if hasattr(z, "mu") else z).cpu()
 
 
 # --------------------------------------------------------------------------------- reports
@@ -201,14 +229,13 @@ def train_and_report(name: str, data: str, epochs: int, out: Path, *, seed: int 
     if name not in SPECS:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
     epochs = check_count(epochs, "epochs")
-    train, test = load_data(data, seed)
+    train_set, test_set = load_data(data, seed)
     seed_everything(seed)
-    model = build(name, tuple(train.x.shape[1:]))
-    spec = SPECS[name]
+    model = build(name, tuple(train_set.x.shape[1:]))
     is_main = distributed.is_main_process()
     start = time.perf_counter()
-    history = spec.train(model, train.x, epochs, batch_size=batch_size, lr=lr or spec.lr, seed=seed,
-                         progress=progress and is_main)
+    history = train(name, model, train_set.x, epochs, batch_size=batch_size, lr=lr, seed=seed,
+                    progress=progress and is_main)
     seconds = time.perf_counter() - start
     if not is_main:
         return None
@@ -216,10 +243,10 @@ def train_and_report(name: str, data: str, epochs: int, out: Path, *, seed: int 
     metrics: dict[str, Any] = {
         "model": name, "data": data, "epochs": epochs, "seed": seed, "train_seconds": round(seconds, 3),
         "final_losses": {k: v[-1] for k, v in history.items() if k != "seconds" and v},
-        "test_recon_error": reconstruction_error(model, test.x),
+        "test_recon_error": reconstruction_error(model, test_set.x),
     }
     samples = sample_images(model, 64, torch.Generator().manual_seed(seed))
-    if tuple(train.x.shape[1:]) == (1, 8, 8):
+    if tuple(train_set.x.shape[1:]) == (1, 8, 8):
         from genlearn.metrics import sample_quality
 
         quality = sample_quality(samples)
@@ -227,7 +254,7 @@ def train_and_report(name: str, data: str, epochs: int, out: Path, *, seed: int 
     if name == "vae":
         from genlearn.evaluate import iwae_bound
 
-        metrics["test_nll_nats_iwae100"] = float(-iwae_bound(model, test.x, 100).mean())
+        metrics["test_nll_nats_iwae100"] = float(-iwae_bound(model, test_set.x, 100).mean())
     out.mkdir(parents=True, exist_ok=True)
     report = Report(metrics)
     report.files["checkpoint"] = save(model, out / "model.pt")

@@ -6,7 +6,6 @@ import torch
 from genlearn import expectation as E
 
 
-
 @pytest.fixture(autouse=True)
 def float64_by_default():
     """These tests compare against exact values: float64, restored afterwards for other modules."""
