@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -86,3 +87,11 @@ def apply(fn: Callable[[Tensor], Any], x: Tensor, name: str) -> Tensor:
             f"{tuple(y.shape)} (for a constant use e.g. lambda x: torch.ones(len(x)))"
         )
     return y
+
+
+def check_number(v: Any, name: str, lo: float = 0.0, strict: bool = False) -> float:
+    """A finite real number ``>= lo`` (``> lo`` when ``strict``), as a float."""
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not ok or (v <= lo if strict else v < lo):
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {lo}, got {v!r}")
+    return float(v)

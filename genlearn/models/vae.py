@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genlearn._validate import check_count
+from genlearn._validate import check_count, check_number
 from genlearn.kl import kl_normal_logvar
 from genlearn.models.nets import build_decoder, build_encoder, check_inputs, check_shape, soft_clamp
 
@@ -72,11 +72,7 @@ class VAELoss(NamedTuple):
     kl: Tensor
 
 
-def _number(v: float, name: str, lo: float = 0.0, strict: bool = False) -> float:
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    if not ok or (v <= lo if strict else v < lo):
-        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {lo}, got {v!r}")
-    return float(v)
+_number = check_number
 
 
 class VAE(nn.Module):

@@ -51,7 +51,7 @@ from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
 from genlearn import distributed
-from genlearn._validate import check_count
+from genlearn._validate import check_count, check_number
 from genlearn.kl import kl_normal_logvar
 from genlearn.models.nets import ConvEncoder, check_inputs
 from genlearn.models.vae import VAE
@@ -160,11 +160,7 @@ class VAEGANLoss(NamedTuple):
     discriminator: Tensor
 
 
-def _number(v: Any, name: str, lo: float = 0.0, strict: bool = False) -> float:
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    if not ok or (v <= lo if strict else v < lo):
-        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {lo}, got {v!r}")
-    return float(v)
+_number = check_number
 
 
 class VAEGAN(VAE):
