@@ -36,8 +36,10 @@ lab: $(STAMP)
 
 # pytest runs everything: unit tests, every lesson and solution notebook (nbval),
 # exercise checks in both directions, notebook pair/sync checks and ruff.
+# One CPU thread per process: the course's networks are tiny, results are bit-identical on every
+# machine, and processes running side by side (notebook kernels, subprocess tests) never oversubscribe.
 test: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py
