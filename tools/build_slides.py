@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reveal-prefix", help="URL or relative path of a reveal.js 4 copy (default: CDN)")
     args = parser.parse_args(argv)
     if args.check:
-        problems = [p for py in lesson_sources(args.lessons) for p in slide_metadata_problems(load_notebook(py), py.name)]
+        problems = [p for py in lesson_sources(args.lessons)
+                    for p in slide_metadata_problems(load_notebook(py), py.name)]
         print("\n".join(problems) or "slide metadata: ok")
         return 1 if problems else 0
     start = time.perf_counter()
