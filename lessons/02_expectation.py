@@ -11,18 +11,20 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # Lesson 02 - Expectation: numeric versus sampled
 #
-# A variational autoencoder is trained on an *expectation*: the average
-# reconstruction quality over the codes the encoder might produce. Before we
-# build one, we need to be sure what an expectation is and how a computer can
-# evaluate it. There are two families of methods:
+# A [variational autoencoder](glossary.md#vae) is trained on an
+# *[expectation](glossary.md#expectation)*: the average [reconstruction](glossary.md#reconstruction)
+# quality over the codes the [encoder](glossary.md#encoder) might produce. Before we build one,
+# we need to be sure what an expectation is and how a computer can evaluate it.
+# There are two families of methods:
 #
-# * **numeric** (quadrature): evaluate the density on chosen points and weight
+# * **numeric** ([quadrature](glossary.md#quadrature)): evaluate the density on chosen points and weight
 #   each point by how much of the line it stands for;
-# * **sampled** (Monte Carlo): draw points *from* the density and average.
+# * **sampled** ([Monte Carlo](glossary.md#monte-carlo)): draw points *from* the density and average.
 #
 # By the end of this lesson you will have measured how fast each one converges,
 # seen why sampling wins in many dimensions (and therefore why VAEs sample), and
-# met importance sampling, which returns in lesson 04 as the IWAE bound.
+# met [importance sampling](glossary.md#importance-sampling), which returns in lesson 04 as the
+# [IWAE](glossary.md#iwae) bound.
 #
 # Everything numeric here is computed by `genlearn.expectation`; the notebook
 # asserts every claim it makes, so if a claim stopped being true the lesson
@@ -133,7 +135,7 @@ assert abs(selfnorm - EXACT) < 1e-5 and abs(plain - EXACT) > 1
 # There is no $p(x_i)$ in this sum. Likely values are drawn more often, so the
 # density is already "inside" the sample: multiplying by $p(x_i)$ again would
 # count it twice. The price is randomness: the answer changes with the draws, so
-# it comes with a **standard error** $s/\sqrt{n}$, where $s$ is the standard
+# it comes with a **[standard error](glossary.md#standard-error)** $s/\sqrt{n}$, where $s$ is the standard
 # deviation of the $f(x_i)$.
 
 # %%
@@ -223,7 +225,7 @@ assert abs(expectation.gauss_hermite(lambda x: x**6, 0.0, 2.0, n=3) - 960.0) > 1
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Many dimensions: why VAEs sample
 #
-# A VAE's latent code has $d$ dimensions, often dozens. A grid with $m$ points
+# A VAE's [latent code](glossary.md#latent-code) has $d$ dimensions, often dozens. A grid with $m$ points
 # per axis has $m^d$ points. Give both methods the **same budget** of 4096
 # function evaluations and estimate $\mathbb{E}[\lVert x\rVert^2 / d] = 1$ for
 # $x \sim N(0, I_d)$: the grid gets $m = 4096^{1/d}$ points per axis, Monte
@@ -307,9 +309,10 @@ assert plain_se_theory > 50 * weighted.stderr
 # %% [markdown]
 # The importance-sampled answer is within a few percent, with a standard error
 # more than fifty times smaller than plain Monte Carlo's at the same $n$. In lesson 04
-# the same idea, with the VAE's encoder as $q$, turns the ELBO into the tighter
+# the same idea, with the VAE's encoder as $q$, turns the [ELBO](glossary.md#elbo) into the tighter
 # importance-weighted (IWAE) bound on $\log p(x)$.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. Try it yourself
 #
 # Pick a method, a number of points and a distribution. Things to try: the

@@ -11,8 +11,9 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # Lesson 03 - KL divergence
 #
-# The second half of a VAE's loss is a Kullback-Leibler (KL) divergence: it
-# measures how far the encoder's distribution over codes is from the prior.
+# The second half of a [VAE](glossary.md#vae)'s loss is a
+# [Kullback-Leibler (KL) divergence](glossary.md#kl-divergence): it measures how far the
+# [encoder](glossary.md#encoder)'s distribution over codes is from the [prior](glossary.md#prior).
 # This lesson defines it, shows its two key properties (never negative, not
 # symmetric) with numbers, derives the closed form for normal distributions
 # with a computer-algebra system, checks that formula three independent ways,
@@ -43,7 +44,7 @@ torch.set_default_dtype(torch.float64)
 #
 # It is the expected extra "surprise" ($\log\frac1q$ instead of $\log\frac1p$)
 # when outcomes really come from $p$ but we describe them with $q$. Measured
-# with the natural logarithm, its unit is the **nat**.
+# with the natural logarithm, its unit is the **[nat](glossary.md#nat)**.
 #
 # Here it is for two distributions over four outcomes, in both directions.
 
@@ -126,9 +127,9 @@ general
 # includes extreme cases ($\sigma = 10^{-3}$, $|\mu| = 10$) we compare:
 #
 # 1. the closed form `kl.kl_normal`;
-# 2. quadrature of $p\log(p/q)$ on a grid that covers $p$ (`kl.kl_quadrature`);
-# 3. Monte Carlo with 20,000 samples from $p$ (`kl.kl_monte_carlo`), which
-#    comes with a standard error;
+# 2. [quadrature](glossary.md#quadrature) of $p\log(p/q)$ on a grid that covers $p$ (`kl.kl_quadrature`);
+# 3. [Monte Carlo](glossary.md#monte-carlo) with 20,000 samples from $p$ (`kl.kl_monte_carlo`), which
+#    comes with a [standard error](glossary.md#standard-error);
 # 4. PyTorch's own `torch.distributions.kl_divergence`.
 
 # %%
@@ -199,10 +200,10 @@ assert vae_form.shape == (4,) and torch.allclose(vae_form, elementwise)
 # tangent of $e^{s}$ at $s = 0$, and $e^s$ is convex, so the difference is never
 # negative and is zero only at $s = 0$, i.e. $\sigma = 1$.
 #
-# Why it matters: the reconstruction term alone would like the encoder to make
-# its noise vanish ($s \to -\infty$, a plain autoencoder). The KL term charges
+# Why it matters: the [reconstruction](glossary.md#reconstruction) term alone would like the encoder to make
+# its noise vanish ($s \to -\infty$, a plain [autoencoder](glossary.md#autoencoder)). The KL term charges
 # roughly $-s/2$ nats per dimension for that, growing without bound, which is
-# what keeps the codes noisy and the latent space smooth.
+# what keeps the codes noisy and the [latent space](glossary.md#latent-space) smooth.
 
 # %%
 s = torch.linspace(-3, 2, 501)

@@ -11,23 +11,23 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # Lesson 05 - VQ-VAE: a discrete latent space
 #
-# A VAE describes an image by a point in a continuous space. The vector-quantised
+# A [VAE](glossary.md#vae) describes an image by a point in a continuous space. The vector-quantised
 # VAE (VQ-VAE, van den Oord et al., 2017) describes it by a short list of
-# *integers*: each piece of the encoder's output is replaced by the nearest entry
-# of a learned **codebook** (码本) of $K$ vectors. In this lesson we
+# *integers*: each piece of the [encoder](glossary.md#encoder)'s output is replaced by the nearest entry
+# of a learned **[codebook](glossary.md#codebook)** (码本) of $K$ vectors. In this lesson we
 #
-# 1. put a continuous and a discrete latent space side by side;
+# 1. put a continuous and a discrete [latent space](glossary.md#latent-space) side by side;
 # 2. see why "take the nearest code" has no gradient, and fix it with the
-#    straight-through estimator (checked numerically);
-# 3. take the loss apart - reconstruction, codebook and commitment terms - and
+#    [straight-through estimator](glossary.md#straight-through-estimator) (checked numerically);
+# 3. take the loss apart - [reconstruction](glossary.md#reconstruction), codebook and commitment terms - and
 #    measure what the weight $\beta$ does;
 # 4. watch codes die during training and bring them back;
-# 5. fit a prior over code maps to generate new digits, and measure how much it
+# 5. fit a [prior](glossary.md#prior) over [code maps](glossary.md#code-map) to generate new digits, and measure how much it
 #    beats drawing codes at random;
 # 6. place VQ-VAE-2, ViT-VQGAN and MaskGIT in the story.
 #
 # We use the 8x8 digits again, binarised as in lesson 04, so reconstruction
-# errors are Bernoulli negative log-likelihoods in nats.
+# errors are Bernoulli negative log-likelihoods in [nats](glossary.md#nat).
 
 # %% slideshow={"slide_type": "skip"}
 import math
@@ -87,7 +87,7 @@ print(f"binarised digits: train {tuple(x_train.shape)}, test {tuple(x_test.shape
 # * a VAE with a 2-D latent space (lesson 04), so we can draw it;
 # * a VQ-VAE whose convolutional encoder turns each 8x8 image into a 2x2 map of
 #   16-dimensional vectors; every vector is snapped to the nearest of $K = 512$
-#   codebook vectors, and the decoder rebuilds the image from the snapped map.
+#   codebook vectors, and the [decoder](glossary.md#decoder) rebuilds the image from the snapped map.
 #
 # (The VQ-VAE here already uses *dead-code restarts*; section 5 explains why.)
 
@@ -181,7 +181,7 @@ assert torch.equal(toy.nearest(z_line), ((z_line - toy.codebook.detach()[:, 0]) 
 # ## 3. The straight-through estimator
 #
 # The fix is to pretend, in the backward pass only, that quantisation is the
-# identity. With $\mathrm{sg}$ the stop-gradient (`.detach()`):
+# identity. With $\mathrm{sg}$ the [stop-gradient](glossary.md#stop-gradient) (`.detach()`):
 #
 # $$z_q = z + \mathrm{sg}(e_{k(z)} - z)$$
 #
@@ -241,8 +241,8 @@ vq.zero_grad()
 #
 # There is no KL term: with a uniform prior over codes and an encoder that puts
 # all its probability on one code, $KL(q \,\|\, p) = \log K$ per position, a
-# constant. So nothing pushes the code towards uselessness, and the *posterior
-# collapse* of lesson 04 cannot happen. First, the library's terms recomputed by hand:
+# constant. So nothing pushes the code towards uselessness, and the *[posterior
+# collapse](glossary.md#posterior-collapse)* of lesson 04 cannot happen. First, the library's terms recomputed by hand:
 
 # %%
 terms = vqvae_loss(vq, x_batch, out)
@@ -302,7 +302,7 @@ assert max(relative) / min(relative) < 2 and max(recon) / min(recon) < 1.5
 # summarise the health of a codebook on a data set:
 #
 # * the fraction of the $K$ codes that are used at all;
-# * the **perplexity** $\exp(-\sum_k p_k\log p_k)$ of the usage frequencies $p_k$:
+# * the **[perplexity](glossary.md#perplexity)** $\exp(-\sum_k p_k\log p_k)$ of the usage frequencies $p_k$:
 #   the effective number of codes, between 1 and $K$.
 #
 # Our model so far used `restart_after=20`: a code idle for 20 training steps is
@@ -463,7 +463,7 @@ assert max(quarters, key=quarters.get) == "top-left"
 # * **VQ-VAE-2** (Razavi et al., 2019) quantises twice: a small top map for the
 #   global layout and a larger bottom map, conditioned on it, for detail. Each
 #   level gets its own PixelCNN prior (with self-attention at the top), and the
-#   samples rivalled the best GANs of the time.
+#   samples rivalled the best [GANs](glossary.md#gan) of the time.
 # * **ViT-VQGAN** (Yu et al., 2022) improves codebook use with two tricks. Codes
 #   are *factorised*: the nearest-code search runs in a low-dimensional space
 #   (e.g. 32-d) and the result is projected back up. And codes are
@@ -508,16 +508,16 @@ assert len(calls) == math.prod(vq.code_shape)
 # | | VAE (lesson 04) | VQ-VAE |
 # |---|---|---|
 # | latent | a point in $\mathbb{R}^d$, drawn from $q(z\mid x)$ | a map of integers in $[0, K)$ |
-# | gradient through the bottleneck | reparameterisation | straight-through copy |
+# | gradient through the [bottleneck](glossary.md#bottleneck) | reparameterisation | straight-through copy |
 # | regulariser | KL to $N(0, I)$ (can collapse) | codebook + commitment terms (no KL) |
 # | generating | decode $z \sim N(0, I)$ | sample a code map from a learned prior, decode |
-# | typical trouble | blur, posterior collapse | dead codes (fixed by restarts) |
+# | typical trouble | blur, posterior collapse | [dead codes](glossary.md#dead-code) (fixed by restarts) |
 #
 # Every number above was computed in this notebook by `genlearn.models`
 # (`VQVAE`, `VectorQuantizer`, `CodePrior`); try the exercises in
 # `exercises/05_vqvae.ipynb` to write the key pieces yourself.
 #
-# **Glossary** - codebook 码本 · vector quantisation 向量量化 · code map 码图 ·
+# **Glossary** - codebook 码本 · [vector quantisation](glossary.md#vector-quantisation) 向量量化 · code map 码图 ·
 # nearest-neighbour lookup 最近邻查找 · straight-through estimator 直通估计器 ·
-# stop-gradient 停止梯度 · commitment loss 承诺损失 · dead code 死码 ·
-# perplexity 困惑度 · prior 先验 · autoregressive 自回归 · masked convolution 掩码卷积
+# stop-gradient 停止梯度 · [commitment loss](glossary.md#commitment-loss) 承诺损失 · dead code 死码 ·
+# perplexity 困惑度 · prior 先验 · [autoregressive](glossary.md#autoregressive) 自回归 · masked convolution 掩码卷积

@@ -11,19 +11,19 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # Lesson 06 - VAE-GAN: a learned similarity metric
 #
-# A VAE trained with a pixel-wise loss draws digits that are recognisable but
+# A [VAE](glossary.md#vae) trained with a pixel-wise loss draws digits that are recognisable but
 # soft at the edges. This lesson explains where the blur comes from, then fixes
-# it the way Larsen et al. (2016, *Autoencoding beyond pixels using a learned
-# similarity metric*) did: put a GAN discriminator after the decoder and measure
-# reconstructions in the discriminator's features instead of in pixels. We
+# it the way Larsen et al. (2016, *Autoencoding beyond pixels using a [learned
+# similarity metric](glossary.md#learned-similarity)*) did: put a [GAN](glossary.md#gan) [discriminator](glossary.md#discriminator) after the [decoder](glossary.md#decoder) and measure
+# [reconstructions](glossary.md#reconstruction) in the discriminator's features instead of in pixels. We
 # measure every claim:
 #
 # 1. why the best prediction under squared error is an average, hence blurry;
-# 2. the VAE-GAN: three networks, three loss terms, and which term may train which network;
-# 3. VAE vs VAE-GAN samples, scored with a Frechet distance and a sharpness score;
+# 2. the [VAE-GAN](glossary.md#vae-gan): three networks, three loss terms, and which term may train which network;
+# 3. VAE vs VAE-GAN samples, scored with a [Frechet distance](glossary.md#frechet-distance) and a sharpness score;
 # 4. an unstable run, and the weight $\gamma$ of the learned similarity;
 # 5. a discriminator with three classes (real / reconstructed / generated);
-# 6. VAE-GAN vs "GAN-VAE": where the encoder sits.
+# 6. VAE-GAN vs "GAN-VAE": where the [encoder](glossary.md#encoder) sits.
 
 # %% slideshow={"slide_type": "skip"}
 import matplotlib.pyplot as plt
@@ -97,7 +97,7 @@ image_grid(torch.stack([a, b, c.detach().clamp(0, 1)]), ncols=3, title="candidat
 # intensity, with weaker edges. **Sharpness** here is the mean image-gradient
 # magnitude (`genlearn.metrics.sharpness`), and it drops.
 #
-# A VAE with a pixel-wise likelihood faces this at every pixel: whatever the
+# A VAE with a pixel-wise [likelihood](glossary.md#likelihood) faces this at every pixel: whatever the
 # code leaves uncertain gets averaged. Its samples are measurably smoother than
 # real digits.
 
@@ -124,7 +124,7 @@ vaegan_diagram()
 # %% [markdown]
 # Three loss terms (per example, averaged over the batch):
 #
-# * **prior**: $\mathcal{L}_\text{prior} = KL(q(z|x)\,\|\,N(0, I))$, as in the VAE;
+# * **[prior](glossary.md#prior)**: $\mathcal{L}_\text{prior} = KL(q(z|x)\,\|\,N(0, I))$, as in the VAE;
 # * **learned similarity**: treat the activations of one hidden layer $l$ of the
 #   discriminator as Gaussian around those of the reconstruction,
 #   $\mathcal{L}_\text{llike} = -\log N(\mathrm{Dis}_l(x);\,\mathrm{Dis}_l(\tilde x),\,\sigma^2 I)
@@ -333,7 +333,7 @@ gamma_explorer(runs, test.x[:16])
 # look like prior codes.
 #
 # We measure how far the encoded codes are from the prior with the Gaussian
-# fitted to the aggregate posterior $q(z) = \frac1N\sum_n q(z|x_n)$ (test
+# fitted to the aggregate [posterior](glossary.md#posterior) $q(z) = \frac1N\sum_n q(z|x_n)$ (test
 # digits) and its KL to $N(0, I)$ (lesson 03's formula).
 
 # %%
@@ -389,14 +389,14 @@ assert kls["VAE-GAN, three classes"] > 0.5 * kls["VAE-GAN, two classes"]
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. VAE-GAN vs "GAN-VAE"
 #
-# The encoder can sit on either side of the generator:
+# The encoder can sit on either side of the [generator](glossary.md#generator):
 
 # %%
 order_diagram()
 
 # %% [markdown]
 # * **VAE-GAN** (this lesson): data $x$ -> encoder -> $z$ -> decoder (the
-#   generator) -> $\tilde x$. The autoencoder reconstructs *images*; the GAN
+#   generator) -> $\tilde x$. The [autoencoder](glossary.md#autoencoder) reconstructs *images*; the GAN
 #   makes those images, and prior samples, look real. GAN improves VAE.
 # * **GAN-VAE**: a code $z$ -> generator -> image $x_g$ -> encoder -> $\hat z$,
 #   trained to give back $z$. The autoencoder reconstructs *codes*, so every
@@ -404,7 +404,8 @@ order_diagram()
 #   discourages the generator from collapsing many codes onto one image. VAE
 #   improves GAN. CycleGAN uses exactly this loop as one half of its cycle
 #   consistency: translate $A \to B$, translate back $B \to A$, compare with the start.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 #
 # * Under squared error the optimal prediction for an uncertain input is the

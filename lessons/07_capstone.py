@@ -11,19 +11,19 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # Lesson 07 - Capstone: the four models side by side
 #
-# We have built an autoencoder (AE), a variational autoencoder (VAE), a VQ-VAE
-# and a VAE-GAN. Here they meet on equal terms: the **same data** (the binarised
+# We have built an [autoencoder](glossary.md#autoencoder) (AE), a [variational autoencoder](glossary.md#vae) (VAE), a VQ-VAE
+# and a [VAE-GAN](glossary.md#vae-gan). Here they meet on equal terms: the **same data** (the binarised
 # 8x8 digits, fixed train/test split), the **same budget** (the same number of
 # epochs, batch size 100) and the **same yardsticks**, all computed below:
 #
-# * reconstruction error on the test digits (squared error per image);
-# * a likelihood bound in bits per dimension, where the model defines one;
-# * the Frechet distance of 500 samples to the real test digits and their
+# * [reconstruction error](glossary.md#reconstruction) on the test digits (squared error per image);
+# * a [likelihood](glossary.md#likelihood) bound in bits per dimension, where the model defines one;
+# * the [Frechet distance](glossary.md#frechet-distance) of 500 samples to the real test digits and their
 #   sharpness gap (`genlearn.metrics`);
 # * training time.
 #
 # Then we check the claims the source articles make against those numbers, and
-# finish with three questions to ask of any generative model.
+# finish with three questions to ask of any [generative model](glossary.md#generative-model).
 #
 # All four come from `genlearn.zoo`, the same code the `genlearn train`
 # command runs.
@@ -79,7 +79,7 @@ image_grid(torch.cat([samples[k][:10] for k in NAMES]), ncols=10,
 #
 # AE, VAE and VAE-GAN have continuous 8-D codes; we project the test digits'
 # codes on their first two principal components. The VQ-VAE's latent is a
-# 2x2 map of *discrete* codes from a 64-entry codebook: we show how often each
+# 2x2 map of *discrete* codes from a 64-entry [codebook](glossary.md#codebook): we show how often each
 # code is used on the test set.
 
 # %%
@@ -101,11 +101,11 @@ fig.tight_layout()
 #
 # Likelihood bounds where defined, in bits per pixel (lower is better):
 #
-# * VAE: $-\log p(x)$ estimated by the IWAE bound with $K = 1000$ (lesson 04);
+# * VAE: $-\log p(x)$ estimated by the [IWAE](glossary.md#iwae) bound with $K = 1000$ (lesson 04);
 # * VQ-VAE: the bound $-\log p(x\,|\,k(x)) - \log p_{\text{prior}}(k(x))$ with the
-#   PixelCNN prior over code maps (lesson 05);
-# * AE and VAE-GAN: not defined (no likelihood for the AE; the VAE-GAN's decoder
-#   is trained by a learned similarity, not a pixel likelihood).
+#   PixelCNN [prior](glossary.md#prior) over [code maps](glossary.md#code-map) (lesson 05);
+# * AE and VAE-GAN: not defined (no likelihood for the AE; the VAE-GAN's [decoder](glossary.md#decoder)
+#   is trained by a [learned similarity](glossary.md#learned-similarity), not a pixel likelihood).
 
 # %%
 D = 64
@@ -191,11 +191,11 @@ easier = {"steadier objective": wobble["vqvae"] < wobble["vaegan"],
 print(easier)
 
 # %% [markdown]
-# **"VQ-VAE avoids posterior collapse."** Collapse means the latent carries no
-# information. For the VQ-VAE we measure the perplexity of code usage on the
+# **"VQ-VAE avoids [posterior collapse](glossary.md#posterior-collapse)."** Collapse means the latent carries no
+# information. For the VQ-VAE we measure the [perplexity](glossary.md#perplexity) of code usage on the
 # test set (1 = every image gets the same codes, i.e. collapse) and how much
 # better the reconstructions are than the best constant image (the mean digit);
-# for the VAE, the number of active units out of 8 (lesson 04).
+# for the VAE, the number of [active units](glossary.md#active-units) out of 8 (lesson 04).
 
 # %%
 mean_image_error = float((test.x - train.x.mean(0)).pow(2).flatten(1).sum(1).mean())
@@ -239,7 +239,7 @@ assert verdicts == EXPECTED_VERDICTS, "the measured verdicts changed: update the
 # What the numbers say on this data, with this budget:
 #
 # * **Blur** - holds. The VAE's samples have the largest sharpness gap of the
-#   three generative models; the discriminator makes the VAE-GAN's the sharpest.
+#   three generative models; the [discriminator](glossary.md#discriminator) makes the VAE-GAN's the sharpest.
 # * **Sharper is not the same as better.** With only 30 epochs on binarised
 #   digits, the VAE-GAN's samples are *not* closer to real digits by the
 #   Frechet distance than the VAE's: the adversarial game has not settled yet.
@@ -256,14 +256,15 @@ assert verdicts == EXPECTED_VERDICTS, "the measured verdicts changed: update the
 #   (perplexity above 10 of 64, reconstructions far better than the mean image).
 #   Collapse was not a problem for this VAE either (most units active): it takes
 #   a heavier KL weight, as lesson 04 showed.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Three questions to ask of any generative model
 #
 # | | structure | loss | where randomness enters |
 # |---|---|---|---|
-# | **AE** | encoder -> code -> decoder, deterministic | reconstruction error | nowhere in training; sampling needs a prior bolted on afterwards (here a Gaussian fitted to the codes) |
-# | **VAE** | encoder -> $N(\mu, \sigma^2)$ -> decoder | $-$ELBO: reconstruction NLL + KL to $N(0, I)$ | the reparameterised draw $z = \mu + \sigma\varepsilon$; samples start from $z \sim N(0, I)$ |
+# | **AE** | [encoder](glossary.md#encoder) -> code -> decoder, deterministic | reconstruction error | nowhere in training; sampling needs a prior bolted on afterwards (here a Gaussian fitted to the codes) |
+# | **VAE** | encoder -> $N(\mu, \sigma^2)$ -> decoder | $-$[ELBO](glossary.md#elbo): reconstruction NLL + KL to $N(0, I)$ | the reparameterised draw $z = \mu + \sigma\varepsilon$; samples start from $z \sim N(0, I)$ |
 # | **VQ-VAE** | encoder -> nearest codebook vectors -> decoder, then a PixelCNN prior over code maps | reconstruction + codebook + $\beta\cdot$commitment (no KL); the prior's NLL | none in the autoencoder (quantisation is deterministic); all of it in the prior's ancestral sampling of codes |
-# | **VAE-GAN** | VAE + a discriminator after the decoder | KL + learned-similarity reconstruction + GAN terms, each routed to its own network | the VAE's draw, plus prior samples $z \sim N(0, I)$ fed to the decoder for the GAN term |
+# | **VAE-GAN** | VAE + a discriminator after the decoder | KL + learned-similarity reconstruction + [GAN](glossary.md#gan) terms, each routed to its own network | the VAE's draw, plus prior samples $z \sim N(0, I)$ fed to the decoder for the GAN term |
 #
 # Exercises: `exercises/07_capstone.ipynb` (`genlearn check exercises/07_capstone.ipynb`).

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
-import json
 import os
 import re
 import shutil
@@ -62,7 +61,7 @@ def lesson_title(py: Path) -> str:
 
 
 def lesson_summary(py: Path) -> str:
-    """The first paragraph after the title heading (markdown, one line)."""
+    """The first sentence after the title heading (markdown, one line)."""
     lines, seen_title, para = py.read_text().splitlines(), False, []
     for line in lines:
         if not seen_title:
@@ -73,7 +72,8 @@ def lesson_summary(py: Path) -> str:
             break
         if text.strip():
             para.append(text.strip())
-    return " ".join(para)
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", " ".join(para), maxsplit=1)[0]
+    return first[:-1] + "." if first.endswith(":") else first
 
 
 def load_notebook(py: Path):
@@ -95,16 +95,19 @@ def kernel_env() -> dict[str, str]:
     """The environment of the executing kernels: the inline matplotlib backend (not a forced Agg)."""
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     return env
 
 
-def execute(nb, cwd: Path = LESSONS, timeout: int = 900, name: str = "notebook"):
+CELL_TIMEOUT = 1800  # seconds per cell: lesson cells take seconds to a few minutes; a loaded machine is slower
+
+
+def execute(nb, cwd: Path = LESSONS, timeout: int = CELL_TIMEOUT, name: str = "notebook"):
     """Run every cell of ``nb`` in place (a fresh python3 kernel in ``cwd``, static widget pictures on).
 
-    A cell that raises stops the build with a ValueError naming the notebook and the cell."""
+    A cell that raises or runs past ``timeout`` seconds stops the build with a ValueError naming
+    the notebook and the cell."""
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
@@ -113,7 +116,7 @@ def execute(nb, cwd: Path = LESSONS, timeout: int = 900, name: str = "notebook")
     )
     try:
         client.execute(env=kernel_env())
-    except CellExecutionError as err:
+    except (CellExecutionError, CellTimeoutError) as err:
         raise ValueError(f"{name} failed while building the book:\n{err}") from None
     return nb
 
@@ -161,10 +164,28 @@ def rewrite_links(markdown: str) -> str:
     return _LINK.sub(fix, markdown)
 
 
+def _progress_html(model_id: str, state: dict) -> str | None:
+    """A progress bar's final state (from the stored widget state) as HTML, or None if the
+    model is not a box holding a progress bar."""
+    box = state.get(model_id, {})
+    children = [state.get(c.removeprefix("IPY_MODEL_"), {}) for c in box.get("state", {}).get("children", [])]
+    if not any(c.get("model_name") in ("FloatProgressModel", "IntProgressModel") for c in children):
+        return None
+    parts = []
+    for child in children:
+        kind, st = child.get("model_name"), child.get("state", {})
+        if kind in ("FloatProgressModel", "IntProgressModel"):
+            parts.append(f'<progress value="{st.get("value", 0)}" max="{st.get("max", 100)}"></progress>')
+        elif kind == "HTMLModel":
+            parts.append(f"<span>{st.get('value', '')}</span>")
+    return '<div class="genlearn-progress" style="font-family:monospace">' + " ".join(parts) + "</div>"
+
+
 def prepare_for_web(nb):
     """In place: static widget pictures instead of live widget views (which need a kernel),
-    no stored widget state, links pointing at rendered pages."""
-    nb.metadata.pop("widgets", None)
+    progress bars at their final state, no stored widget state, links pointing at rendered pages."""
+    widgets = nb.metadata.pop("widgets", {})
+    state = widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = rewrite_links(cell.source)
@@ -174,9 +195,10 @@ def prepare_for_web(nb):
         for out in cell.get("outputs", []):
             data = out.get("data", {})
             if WIDGET_MIME in data:
-                del data[WIDGET_MIME]
+                view = data.pop(WIDGET_MIME)
                 if "text/html" not in data:
-                    data["text/html"] = "<p><em>(interactive widget: run the notebook to use it)</em></p>"
+                    data["text/html"] = _progress_html(view.get("model_id", ""), state) or \
+                        "<p><em>(interactive widget: run the notebook to use it)</em></p>"
     return nb
 
 
@@ -263,9 +285,9 @@ def build_book(out: Path, only: list[str] | None = None, run: bool = True, cache
         lines.append(f"* [{title}]({file}): {lesson_summary(py)}")
     lines += ["", "[Glossary (English / Chinese)](glossary.html)"]
     index = out / "index.html"
-    index.write_text(render(_markdown_notebook("\n".join(lines)), "Contents", _nav(pages, None), mathjax_url))
+    nb = prepare_for_web(_markdown_notebook("\n".join(lines)))
+    index.write_text(render(nb, "Contents", _nav(pages, None), mathjax_url))
     written.append(index)
-    (out / "book.json").write_text(json.dumps({"pages": [p.name for p in written]}, indent=1))
     return written
 
 

@@ -3,6 +3,7 @@
     python tools/glossary_links.py               # report for every lesson
     python tools/glossary_links.py 05 06         # only these lessons
     python tools/glossary_links.py --check 01 02 # exit 1 if a first use is unlinked or a link is broken
+    python tools/glossary_links.py --fix 05      # link every unlinked first use in the .py source
 
 The glossary is the table in lessons/glossary.md: each row starts with
 ``<a id="slug"></a>**term** (alias, alias)``. In a lesson's markdown cells (headings,
@@ -48,6 +49,8 @@ class Use:
     slug: str
     linked: bool
     context: str
+    column: int = 0  # where the use starts in the cell's line (without the "# " of the .py)
+    text: str = ""   # the words as written
 
 
 def glossary_terms(path: Path = GLOSSARY) -> list[Term]:
@@ -116,8 +119,27 @@ def first_uses(py: Path, terms: list[Term]) -> list[Use]:
             linked = any(la <= a and b <= lb and slug == term.slug for la, lb, slug in links)
             line = start + text[:a].count("\n")
             context = " ".join(text[max(0, a - 30): b + 30].split())
-            found[term.slug] = Use(py.name, line, term.names[0], term.slug, linked, context)
+            column = a - (text.rfind("\n", 0, a) + 1)
+            found[term.slug] = Use(py.name, line, term.names[0], term.slug, linked, context, column, text[a:b])
     return sorted(found.values(), key=lambda u: u.line)
+
+
+def link_first_uses(py: Path, terms: list[Term]) -> int:
+    """Write ``[words](glossary.md#slug)`` around every unlinked first use in ``py``; returns how many."""
+    lines = py.read_text().splitlines(keepends=True)
+    todo = sorted((u for u in first_uses(py, terms) if not u.linked), key=lambda u: (u.line, u.column), reverse=True)
+    for use in todo:
+        parts = use.text.split("\n")  # a term may wrap onto the next lines
+        first, last = use.line - 1, use.line - 1 + len(parts) - 1
+        start = use.column + 2  # the .py line carries "# " before the markdown
+        end = (start if len(parts) == 1 else 2) + len(parts[-1])
+        if lines[first][start : start + len(parts[0])] != parts[0] or lines[last][end - len(parts[-1]) : end] \
+                != parts[-1]:
+            raise ValueError(f"{py.name}:{use.line}: expected {use.text!r} at column {start}")
+        lines[last] = f"{lines[last][:end]}](glossary.md#{use.slug}){lines[last][end:]}"
+        lines[first] = f"{lines[first][:start]}[{lines[first][start:]}"
+    py.write_text("".join(lines))
+    return len(todo)
 
 
 def lesson_files(only: list[str] | None = None) -> list[Path]:
@@ -129,8 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lessons", nargs="*", help="lesson numbers or stems (default: all)")
     parser.add_argument("--check", action="store_true", help="exit 1 on an unlinked first use or a broken link")
+    parser.add_argument("--fix", action="store_true", help="link the unlinked first uses in the .py sources "
+                        "(then run tools/sync_notebooks.py)")
     args = parser.parse_args(argv)
     terms = glossary_terms()
+    if args.fix:
+        for py in lesson_files(args.lessons):
+            print(f"{py.relative_to(ROOT)}: linked {link_first_uses(py, terms)} first uses")
     slugs = {t.slug for t in terms}
     problems = 0
     for py in lesson_files(args.lessons):

@@ -10,7 +10,8 @@ traceback, then the first widget slider is moved twice with the keyboard and its
 and picture must change. The server runs on 127.0.0.1 with a random token; every
 Jupyter/IPython/matplotlib directory and HOME point into a temporary folder, and the
 server (with its kernels) is stopped at the end. Never downloads a browser: Chromium
-comes from the system (``apt-get install chromium``).
+comes from the system (``apt-get install chromium``; another Chromium-based browser via
+``GENLEARN_CHROMIUM=/path/to/it``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("GENLEARN_CHROMIUM", "/usr/bin/chromium"))  # e.g. /usr/bin/google-chrome
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
@@ -169,12 +170,14 @@ def copy_lessons(stems: list[str], dest: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def chromium(headless: bool = True):
-    """A Playwright browser on the system's Chromium."""
+def chromium(env: dict[str, str] | None = None, headless: bool = True):
+    """A Playwright browser on the system's Chromium; ``env`` (e.g. :func:`isolated_env`) keeps its
+    profile and crash reports out of the home directory."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=headless, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=headless, args=CHROMIUM_ARGS,
+                                    env=env)
         try:
             yield browser
         finally:
@@ -186,7 +189,13 @@ IDLE = re.compile(r"\(ipykernel\)\s*\|\s*Idle")
 
 
 def _status(page) -> str:
-    return page.locator(STATUS).inner_text(timeout=5000)
+    """The status bar's text ('' while JupyterLab has not drawn it yet)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        return page.locator(STATUS).inner_text(timeout=2000)
+    except PlaywrightError:
+        return ""
 
 
 def _wait(condition, timeout: float, what: str, every: float = 0.25):
@@ -239,18 +248,35 @@ def _img_src(locator) -> str:
     return locator.evaluate("el => el.currentSrc || el.src") if locator.count() else ""
 
 
-def check_lesson(browser, server: LabServer, notebook: str, shots: Path, run_timeout: float = 900,
+def _wait_for_run(page, n_code: int, stall_timeout: float, notebook: str) -> None:
+    """Wait until every code cell has run (or one raised). Fails only when no cell finishes for
+    ``stall_timeout`` seconds: a busy machine makes a lesson slow, not wrong."""
+    done, deadline = -1, 0.0
+    while True:
+        if _finished(page, n_code) or _errors(page):
+            return
+        now_done = sum(bool(re.search(r"\[\d+\]", p)) for p in _prompts(page))
+        if now_done != done:
+            done, deadline = now_done, time.monotonic() + stall_timeout
+        if time.monotonic() > deadline:
+            raise BrowserCheckError(f"{notebook}: no cell finished for {stall_timeout:.0f} s "
+                                    f"({done} of {n_code} code cells done)")
+        time.sleep(0.5)
+
+
+def check_lesson(browser, server: LabServer, notebook: str, shots: Path, stall_timeout: float = 1800,
                  moves: int = 2, log=print) -> LessonResult:
-    """Open ``notebook``, run all cells, move the first widget slider ``moves`` times; raise on failure."""
+    """Open ``notebook``, run all cells, move the first widget slider ``moves`` times; raise on failure.
+    The lesson's kernel is shut down afterwards."""
     result = LessonResult(notebook)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
     try:
         t0 = time.monotonic()
-        page.goto(server.page_url(notebook))
+        page.goto(server.page_url(notebook), timeout=120_000)
         page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=90_000)
-        _wait(lambda: IDLE.search(_status(page)), 120, "the kernel status bar to read '(ipykernel) | Idle'")
+        _wait(lambda: IDLE.search(_status(page)), 300, "the kernel status bar to read '(ipykernel) | Idle'")
         _dismiss_toasts(page)
         result.seconds["open"] = time.monotonic() - t0
         n_code = page.locator(".jp-Notebook .jp-CodeCell").count()
@@ -269,7 +295,7 @@ def check_lesson(browser, server: LabServer, notebook: str, shots: Path, run_tim
                     raise BrowserCheckError(f"{notebook}: 'Run All Cells' did not start, twice") from None
                 log(f"  {notebook}: 'Run All Cells' was lost; trying again")
                 _dismiss_toasts(page)
-        _wait(lambda: _finished(page, n_code) or _errors(page), run_timeout, f"{notebook} to finish running")
+        _wait_for_run(page, n_code, stall_timeout, notebook)
         errors = _errors(page)
         if errors:
             raise BrowserCheckError(f"{notebook}: a cell raised:\n{errors[0][-2000:]}")
@@ -314,11 +340,17 @@ def check_lesson(browser, server: LabServer, notebook: str, shots: Path, run_tim
         raise
     finally:
         context.close()
+        with contextlib.suppress(Exception):  # free the kernel (CPU, memory) before the next lesson
+            for session in server.api("/api/sessions"):
+                if session.get("path", "").endswith(notebook):
+                    server.api(f"/api/sessions/{session['id']}", method="DELETE")
     return result
 
 
-def check_lessons(stems: list[str], shots: Path = SHOTS, tmp: Path | None = None, log=print) -> list[LessonResult]:
-    """Copy the lessons to a temporary folder, serve it with JupyterLab and check each in Chromium."""
+def check_lessons(stems: list[str], shots: Path = SHOTS, tmp: Path | None = None, log=print,
+                  on_server=None) -> list[LessonResult]:
+    """Copy the lessons to a temporary folder, serve it with JupyterLab and check each in Chromium.
+    ``on_server(url)`` is called once the server answers."""
     if not CHROMIUM.exists():
         raise BrowserCheckError(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
     owned = tmp is None
@@ -328,7 +360,9 @@ def check_lessons(stems: list[str], shots: Path = SHOTS, tmp: Path | None = None
         root.mkdir(parents=True, exist_ok=True)
         names = copy_lessons(stems, root)
         results = []
-        with lab_server(root, tmp) as server, chromium() as browser:
+        with lab_server(root, tmp) as server, chromium(isolated_env(tmp)) as browser:
+            if on_server:
+                on_server(server.url)
             for name in names:
                 result = check_lesson(browser, server, name, shots, log=log)
                 log(f"  {name}: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())

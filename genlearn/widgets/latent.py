@@ -196,7 +196,7 @@ def latent_explorer(model: nn.Module, z0: Tensor | None = None, lo: float = -3.0
 
     for s in sliders:
         s.observe(update, names="value")
-    box = w.VBox([image, *sliders])
+    box = w.VBox([image, *sliders], layout=w.Layout(align_items="flex-start"))  # the image keeps its size
     box.image, box.sliders = image, sliders
     return box
 
@@ -224,6 +224,7 @@ def interpolation_slider(model: nn.Module, x0: Tensor, x1: Tensor, steps: int = 
         label.value = f"t = {i / (steps - 1):.2f}"
 
     slider.observe(update, names="value")
-    box = w.VBox([w.HBox([left, image, right]), w.HBox([slider, label])])
+    box = w.VBox([w.HBox([left, image, right], layout=w.Layout(align_items="flex-start")),
+                  w.HBox([slider, label])], layout=w.Layout(align_items="flex-start"))
     box.image, box.slider, box.frames = image, slider, frames
     return box
