@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlearn._validate import check_count, check_number
-from genlearn.kl import kl_normal_logvar
+from genlearn.kl import _kl_normal_logvar
 from genlearn.models.nets import build_decoder, build_encoder, check_inputs, check_shape, soft_clamp
 
 __all__ = ["VAE", "Posterior", "VAEOutput", "VAELoss", "vae_loss", "kl_warmup", "LIKELIHOODS"]
@@ -205,12 +205,12 @@ def vae_loss(model: VAE, x: Tensor, out: VAEOutput | None = None) -> VAELoss:
     else:
         recon = _neg_log_likelihood(model, out.decoded, x).sum() / n
     if model.free_bits > 0:
-        # per-dimension KL: kl_normal_logvar sums over a last axis of size one
-        kl_dims = kl_normal_logvar(out.mu.unsqueeze(-1), out.logvar.unsqueeze(-1)).mean(0)
+        # per-dimension KL: the KL sums over a last axis of size one
+        kl_dims = _kl_normal_logvar(out.mu.unsqueeze(-1), out.logvar.unsqueeze(-1)).mean(0)
         kl = kl_dims.sum()
         kl_term = kl_dims.clamp(min=model.free_bits).sum()
     else:
-        kl = kl_normal_logvar(out.mu, out.logvar).sum() / n
+        kl = _kl_normal_logvar(out.mu, out.logvar).sum() / n
         kl_term = kl
     loss = recon + kl_term if model.beta == 1.0 else recon + model.beta * kl_term  # skip a multiply
     return VAELoss(loss, recon, kl)

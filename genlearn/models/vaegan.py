@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 
 from genlearn import distributed
 from genlearn._validate import check_count, check_number
-from genlearn.kl import kl_normal_logvar
+from genlearn.kl import _kl_normal_logvar
 from genlearn.models.nets import ConvEncoder, check_inputs
 from genlearn.models.vae import VAE
 from genlearn.runtime import device as default_device
@@ -317,7 +317,7 @@ def vaegan_loss(model: VAEGAN, x: Tensor, out: VAEGANOutput | None = None,
     if out is None:
         out = model(x, generator)
     n = x.shape[0]
-    prior = kl_normal_logvar(out.mu, out.logvar).sum() / n
+    prior = _kl_normal_logvar(out.mu, out.logvar).sum() / n
     features, logits = model.discriminator.features_and_logits(torch.cat([x, out.x_rec, out.x_gen]),
                                                                model.feature_layer)
     if model.similarity == "feature":
