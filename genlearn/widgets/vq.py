@@ -145,7 +145,8 @@ def code_explorer(model: nn.Module, x: Tensor | None = None, k: int = 0, scale: 
     for row in cells:
         for cell in row:
             cell.observe(show_map, names="value")
-    left = w.VBox([w.Label("one code everywhere"), code_slider, code_image])
+    left = w.VBox([w.Label("one code everywhere"), code_slider, code_image],
+                  layout=w.Layout(align_items="flex-start"))  # pictures keep their size
     grid = w.VBox([w.HBox(row) for row in cells])
     pictures = [map_image] if x is None else [w.Image(value=image_png(x, scale), format="png"), map_image]
     right = w.VBox([w.Label("edit a code map" + (" (left: the input)" if x is not None else "")), grid,
