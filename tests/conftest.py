@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 # Exercise checks raise instead of printing when a solution fails (nbval then fails the cell).
 os.environ["GENLEARN_CHECKS_STRICT"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -14,3 +16,15 @@ def pytest_sessionstart(session):
 
         got = genlearn.device().type
         assert got == wanted, f"GENLEARN_REQUIRE_DEVICE={wanted} but genlearn.device() is {got}"
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module of tiny-tensor tests (fastest, and no oversubscription on a
+    busy CI machine); ``pytestmark = pytest.mark.usefixtures("one_thread")`` asks for it."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

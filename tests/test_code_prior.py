@@ -10,14 +10,7 @@ import torch
 from genlearn.models import VQVAE, CodePrior, code_prior_loss, fit_code_prior, sample_images
 from genlearn.models.code_prior import MaskedConv2d, causal_mask, uniform_codes
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread is fastest, and it avoids oversubscribing a busy CI machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _prior(k: int = 10, shape=(3, 4), **kw) -> CodePrior:

@@ -12,14 +12,7 @@ from genlearn.models import VQVAE, VQVAELoss, VQVAEOutput, codebook_stats, codeb
 from genlearn.models.vq import VQOutput, perplexity
 from genlearn.train import fit, load, save
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread is fastest, and it avoids oversubscribing a busy CI machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(in_shape=(1, 8, 8), **kw) -> VQVAE:

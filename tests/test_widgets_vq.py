@@ -8,14 +8,7 @@ import torch
 from genlearn.models import VQVAE
 from genlearn.widgets.vq import code_atlas, code_explorer, decode_code_map, edit_code_map, filled_code_map
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread is fastest, and it avoids oversubscribing a busy CI machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
