@@ -3,8 +3,8 @@
 ``torchrun --nproc_per_node=N`` starts N copies of a script with ``RANK``,
 ``LOCAL_RANK`` and ``WORLD_SIZE`` set. :func:`genlearn.train.fit` notices them,
 joins the process group (gloo on CPU, nccl on CUDA), wraps the model in
-``DistributedDataParallel`` and gives each process its share of every batch through
-``DistributedSampler``: with a global batch of B examples each of the N processes
+``DistributedDataParallel`` and gives each process its share of every batch in
+``DistributedSampler``'s order (:func:`epoch_order`): with a global batch of B examples each of the N processes
 computes the mean loss of B/N of them, and DDP averages the gradients, so one step
 equals a single-process step on the whole batch. Only rank 0 prints progress and
 writes files. Outside torchrun every function here is a no-op for a single process.
@@ -12,6 +12,7 @@ writes files. Outside torchrun every function here is a no-op for a single proce
 
 from __future__ import annotations
 
+import math
 import os
 
 import torch
@@ -58,6 +59,35 @@ def device() -> torch.device:
     if torch.cuda.is_available():
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return torch.device("cpu")
+
+
+def epoch_order(n: int, epoch: int, seed: int, shuffle: bool = True,
+                device: torch.device | str | None = None, *,
+                num_replicas: int | None = None, replica: int | None = None) -> torch.Tensor:
+    """This process's indices for ``epoch``: the same as iterating
+    ``DistributedSampler(range(n), num_replicas, replica, shuffle, seed)`` after
+    ``set_epoch(epoch)``, built as a tensor without a Python list.
+
+    ``perm = randperm(n)`` from a generator seeded with ``seed + epoch`` (``arange(n)`` when
+    ``shuffle`` is False), padded by repeating itself to ``P * ceil(n / P)`` entries for ``P``
+    processes, of which process ``r`` takes every P-th, starting at ``r``. ``num_replicas``
+    and ``replica`` default to this process group's size and rank; one process gets the
+    whole permutation."""
+    world = world_size() if num_replicas is None else int(num_replicas)
+    me = rank() if replica is None else int(replica)
+    if n < 1 or world < 1 or not 0 <= me < world:
+        raise ValueError(f"epoch_order needs n >= 1 and 0 <= replica < num_replicas, got n={n}, "
+                         f"replica={me}, num_replicas={world}")
+    if shuffle:
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed) + int(epoch)))
+    else:
+        order = torch.arange(n)
+    total = world * math.ceil(n / world)
+    if total > n:
+        order = order.repeat(math.ceil(total / n))[:total]
+    if world > 1:
+        order = order[me:total:world]
+    return order.to(device) if device is not None else order
 
 
 def average(values: torch.Tensor) -> torch.Tensor:

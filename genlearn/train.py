@@ -14,9 +14,9 @@ progress bar, a per-epoch history and hooks::
 
 Data stay on the device as tensors and are indexed with a permutation (no
 ``DataLoader``), so the trainer adds almost nothing to a bare loop. The permutation of
-epoch ``e`` is ``DistributedSampler``'s, ``randperm(N)`` seeded with ``seed + e``: two
-runs with the same seed give identical parameters (on the same device and number of
-threads).
+epoch ``e`` is ``DistributedSampler``'s, ``randperm(N)`` seeded with ``seed + e``
+(:func:`genlearn.distributed.epoch_order`): two runs with the same seed give identical
+parameters (on the same device and number of threads).
 
 Under ``torchrun --nproc_per_node=P`` the same call trains data-parallel
 (:mod:`genlearn.distributed`): the model is wrapped in ``DistributedDataParallel``,
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -41,7 +42,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DistributedSampler, TensorDataset
+from torch.utils.data import TensorDataset
 from tqdm.auto import tqdm
 
 from genlearn import distributed
@@ -158,7 +159,7 @@ def fit(
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     parallel = distributed.init_from_env()
-    world, rank = distributed.world_size(), distributed.rank()
+    world = distributed.world_size()
     if batch_size % world:
         raise ValueError(f"batch_size {batch_size} must be divisible by the number of processes ({world})")
     if device is None:
@@ -178,7 +179,6 @@ def fit(
             seed = int(distributed.broadcast_int(seed))
     starts, ends = _hooks(before_epoch, "before_epoch"), _hooks(after_epoch, "after_epoch")
     n = len(tensors[0])
-    sampler = DistributedSampler(range(n), num_replicas=world, rank=rank, shuffle=shuffle, seed=int(seed))
     local_batch = batch_size // world
     trained = _DDPView(DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)) \
         if parallel else model
@@ -192,16 +192,15 @@ def fit(
             hook(epoch, model, history)
         t0 = time.perf_counter()
         model.train()
-        sampler.set_epoch(epoch)
-        order = torch.tensor(list(sampler), device=dev) if shuffle or parallel else None
+        order = distributed.epoch_order(n, epoch, seed, shuffle, dev) if shuffle or parallel else None
         rows: list[Tensor] = []  # one row of loss terms per batch, summed once per epoch
         sizes: list[int] = []
-        for i in range(0, len(sampler), local_batch):
+        for i in range(0, n if order is None else len(order), local_batch):
             if order is None:
                 batch = tuple(t[i : i + local_batch] for t in tensors)
             else:
                 idx = order[i : i + local_batch]
-                batch = tuple(t[idx] for t in tensors)
+                batch = tuple(t.index_select(0, idx) for t in tensors)
             out = loss_fn(trained, *batch)
             if names is None:
                 names, _ = loss_terms(out)
@@ -209,10 +208,11 @@ def fit(
                 history["seconds"] = []
             values = out if isinstance(out, tuple) else (out.values() if isinstance(out, dict) else (out,))
             objective = out if isinstance(out, Tensor) else (out["loss"] if isinstance(out, dict) else out.loss)
-            if not torch.isfinite(objective):  # stop before the step spreads NaN into the weights
+            value = objective.item()
+            if not math.isfinite(value):  # stop before the step spreads NaN into the weights
                 bar.close()
                 raise FloatingPointError(
-                    f"the loss became {float(objective.detach())} in epoch {epoch}, batch {i // batch_size}; "
+                    f"the loss became {value} in epoch {epoch}, batch {i // local_batch}; "
                     "lower the learning rate or check the data and the loss"
                 )
             optimizer.zero_grad(set_to_none=True)

@@ -8,6 +8,7 @@ import torch
 import genlearn
 from genlearn import seed_everything
 from genlearn.data import load_digits
+from genlearn.distributed import epoch_order
 from genlearn.models import AE, VAE, ae_loss, kl_warmup, vae_loss
 from genlearn.train import fit, load, save
 
@@ -170,3 +171,22 @@ def test_load_rejects_files_that_are_not_checkpoints(tmp_path):
         load(path)
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.pt")
+
+
+@pytest.mark.parametrize("n,world", [(1500, 1), (1500, 2), (10, 3), (7, 4), (2, 5)])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_epoch_order_is_distributed_samplers_order(n, world, shuffle):
+    from torch.utils.data import DistributedSampler
+
+    for replica in range(world):
+        sampler = DistributedSampler(range(n), num_replicas=world, rank=replica, shuffle=shuffle, seed=5)
+        for epoch in (0, 3):
+            sampler.set_epoch(epoch)
+            got = epoch_order(n, epoch, 5, shuffle, num_replicas=world, replica=replica)
+            assert got.dtype == torch.int64
+            assert got.tolist() == list(sampler)
+
+
+def test_epoch_order_rejects_a_replica_outside_the_group():
+    with pytest.raises(ValueError, match="replica"):
+        epoch_order(10, 0, 0, num_replicas=2, replica=2)

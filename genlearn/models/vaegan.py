@@ -47,7 +47,6 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
 from genlearn import distributed
@@ -462,7 +461,6 @@ def fit_vaegan(
         seed = int(torch.randint(0, 2**62, (1,)).item())
     shuffle = torch.Generator().manual_seed(int(seed))
     noise = _noise_generator(dev, int(seed) + 1 + distributed.rank())
-    sampler = DistributedSampler(range(len(x_all)), num_replicas=world, rank=distributed.rank(), seed=int(seed))
     local_batch = batch_size // world
     ends = _hooks(after_epoch, "after_epoch")
     history: History = {k: [] for k in VAEGANLoss._fields}
@@ -473,13 +471,12 @@ def fit_vaegan(
         t0 = time.perf_counter()
         model.train()
         if parallel:  # each process takes its share of every global batch
-            sampler.set_epoch(epoch)
-            order = torch.tensor(list(sampler), device=dev)
+            order = distributed.epoch_order(n, epoch, int(seed), device=dev)
         else:
             order = torch.randperm(n, generator=shuffle).to(dev)
         rows, sizes = [], []
         for i in range(0, len(order), local_batch):
-            xb = x_all[order[i : i + local_batch]]
+            xb = x_all.index_select(0, order[i : i + local_batch])
             rows.append(torch.stack(tuple(vaegan_step(model, optimizers, xb, noise))))
             sizes.append(len(xb))
         means = _weighted_means(rows, sizes)
