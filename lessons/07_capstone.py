@@ -189,6 +189,10 @@ for key in seed_frechet:
 easier = {"steadier objective": wobble["vqvae"] < wobble["vaegan"],
           "less seed-sensitive": spread["vqvae"] < spread["vaegan"]}
 print(easier)
+# the VQ-VAE's worst seed against its middle one: a single bad seed dominates a 3-seed spread
+vq_worst_over_middle = max(seed_frechet["vqvae"]) / sorted(seed_frechet["vqvae"])[1]
+print(f"VQ-VAE: worst seed's Frechet / middle seed's = {vq_worst_over_middle:.2f}")
+assert vq_worst_over_middle > 1.3
 
 # %% [markdown]
 # **"VQ-VAE avoids [posterior collapse](glossary.md#posterior-collapse)."** Collapse means the latent carries no
@@ -228,7 +232,7 @@ EXPECTED_VERDICTS = {  # what the prose below says; computed on the CPU with one
     "VAE samples are blurrier than VAE-GAN samples": True,
     "VAE samples are the blurriest of VAE, VQ-VAE, VAE-GAN": True,
     "VQ-VAE's objective is steadier than VAE-GAN's": True,
-    "VQ-VAE is less seed-sensitive than VAE-GAN (relative spread)": False,
+    "VQ-VAE is less seed-sensitive than VAE-GAN (relative spread)": True,
     "VQ-VAE's samples beat VAE-GAN's (Frechet) for every seed": True,
     "VAE-GAN samples are closer to real digits (Frechet) than VAE samples": False,
     "VQ-VAE's codes carry information (no collapse)": True,
@@ -248,9 +252,11 @@ assert verdicts == EXPECTED_VERDICTS, "the measured verdicts changed: update the
 # * **"VQ-VAE is easier to train"** - mostly holds: its objective moves far
 #   more steadily (the VAE-GAN's decoder loss wobbles with the discriminator),
 #   and its samples beat the VAE-GAN's for every seed of the short runs. It is
-#   *not* less seed-sensitive in relative terms: one of its three seeds landed
-#   much worse than the other two. The seconds per epoch are printed above but
-#   not asserted: timings depend on the machine (see the benchmarks instead).
+#   also less seed-sensitive in relative terms, but this is the weakest of the
+#   verdicts: one of the VQ-VAE's three seeds landed much worse than the other
+#   two (printed above), and with three seeds one bad run decides the spread.
+#   The seconds per epoch are printed above but not asserted: timings depend on
+#   the machine (see the benchmarks instead).
 # * **No posterior collapse** - holds: with no KL term there is nothing pulling
 #   the codes towards an uninformative prior, and the codebook is well used
 #   (perplexity above 10 of 64, reconstructions far better than the mean image).

@@ -72,8 +72,6 @@ class VAELoss(NamedTuple):
     kl: Tensor
 
 
-_number = check_number
-
 
 class VAE(nn.Module):
     """Variational autoencoder with a diagonal-Gaussian encoder and a standard-normal prior.
@@ -110,9 +108,9 @@ class VAE(nn.Module):
             raise ValueError(f"logvar_range must be (low, high) with low < high, got {logvar_range}")
         self.arch, self.upsample, self.likelihood = arch, upsample, likelihood
         self.hidden, self.channels = tuple(hidden), tuple(channels)
-        self.sigma = _number(sigma, "sigma", strict=True)
-        self.beta = _number(beta, "beta")
-        self.free_bits = _number(free_bits, "free_bits")
+        self.sigma = check_number(sigma, "sigma", strict=True)
+        self.beta = check_number(beta, "beta")
+        self.free_bits = check_number(free_bits, "free_bits")
         self.logvar_range = (lo, hi)
         self.encoder = build_encoder(self.in_shape, 2 * self.latent_dim, arch, self.hidden, self.channels)
         self.decoder = build_decoder(
@@ -223,7 +221,7 @@ def kl_warmup(epochs: int, beta: float = 1.0, start: float = 0.0) -> Callable[..
         beta_e = start + (beta - start) * min(1, (e + 1) / epochs)      (e = 0, 1, ...)
     """
     epochs = check_count(epochs, "epochs")
-    beta, start = _number(beta, "beta"), _number(start, "start")
+    beta, start = check_number(beta, "beta"), check_number(start, "start")
 
     def set_beta(epoch: int, model: nn.Module, history: dict[str, list[float]]) -> None:
         model.beta = start + (beta - start) * min(1.0, (epoch + 1) / epochs)

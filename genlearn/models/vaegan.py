@@ -159,8 +159,6 @@ class VAEGANLoss(NamedTuple):
     discriminator: Tensor
 
 
-_number = check_number
-
 
 class VAEGAN(VAE):
     """A :class:`VAE` (same encoder / decoder arguments, Bernoulli-logit decoder so images are
@@ -210,10 +208,10 @@ class VAEGAN(VAE):
         self.feature_layer = n if feature_layer is None else check_count(feature_layer, "feature_layer")
         if self.feature_layer > n:
             raise ValueError(f"feature_layer must be in 1..{n} (the discriminator's conv blocks), got {feature_layer}")
-        self.gamma = _number(gamma, "gamma")
+        self.gamma = check_number(gamma, "gamma")
         if code_weight is None:
             code_weight = 1.0 if discriminator == "three_class" else 0.0
-        self.code_weight = _number(code_weight, "code_weight")
+        self.code_weight = check_number(code_weight, "code_weight")
         if discriminator == "two_class" and self.code_weight != 0:
             raise ValueError("code_weight needs discriminator='three_class' (the two-class model has no code term)")
 
@@ -393,8 +391,8 @@ def vaegan_optimizers(model: VAEGAN, lr: float = 1e-3, lr_dis: float | None = No
                       betas: tuple[float, float] = (0.5, 0.999)) -> VAEGANOptimizers:
     """Adam for each group; the discriminator's learning rate is ``lr_dis`` (default ``lr``).
     ``beta1 = 0.5`` is the usual GAN setting (less momentum to overshoot with)."""
-    lr = _number(lr, "lr", strict=True)
-    lr_dis = lr if lr_dis is None else _number(lr_dis, "lr_dis", strict=True)
+    lr = check_number(lr, "lr", strict=True)
+    lr_dis = lr if lr_dis is None else check_number(lr_dis, "lr_dis", strict=True)
     groups = model.parameter_groups()
     return VAEGANOptimizers(*(torch.optim.Adam(groups[g], lr=r, betas=betas)
                               for g, r in zip(GROUPS, (lr, lr, lr_dis), strict=True)))
@@ -459,7 +457,6 @@ def fit_vaegan(
         optimizers = vaegan_optimizers(model, lr, lr_dis, betas)
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
-    shuffle = torch.Generator().manual_seed(int(seed))
     noise = _noise_generator(dev, int(seed) + 1 + distributed.rank())
     local_batch = batch_size // world
     ends = _hooks(after_epoch, "after_epoch")
@@ -470,10 +467,7 @@ def fit_vaegan(
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
-        if parallel:  # each process takes its share of every global batch
-            order = distributed.epoch_order(n, epoch, int(seed), device=dev)
-        else:
-            order = torch.randperm(n, generator=shuffle).to(dev)
+        order = distributed.epoch_order(n, epoch, int(seed), device=dev)  # this process's share under torchrun
         rows, sizes = [], []
         for i in range(0, len(order), local_batch):
             xb = x_all.index_select(0, order[i : i + local_batch])
