@@ -5,6 +5,7 @@
     genlearn train MODEL --data D --epochs N --out DIR
     genlearn sample CHECKPOINT -n 64 --out grid.png
     genlearn bench NAME [options]               run a benchmark (prints JSON on its last line)
+    genlearn data fetch|ensure|where [NAME]     download / find MNIST and Fashion-MNIST
 
 Bad input gives a one-line error and a non-zero exit status, never a traceback.
 """
@@ -93,6 +94,62 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return bench_main([args.name, *args.bench_args])
 
 
+# --- data -----------------------------------------------------------------------------------
+def _data_failed(args: argparse.Namespace, err: Exception) -> int:
+    """A dataset that cannot be had: the full message (it lists mirrors and commands), exit 1."""
+    print(f"genlearn data {args.action}: error: {err}", file=sys.stderr)
+    return 1
+
+
+def _cmd_data_fetch(args: argparse.Namespace) -> int:
+    from genlearn.data import DataNotFoundError, download
+    from genlearn.data.sources import dataset
+
+    name = dataset(args.dataset).name
+    try:
+        folder = download(name, args.root, mirrors=args.mirror, timeout=args.timeout, progress=not args.quiet)
+    except DataNotFoundError as err:
+        return _data_failed(args, err)
+    print(f"{name}: all files present and verified in {folder}")
+    return 0
+
+
+def _cmd_data_ensure(args: argparse.Namespace) -> int:
+    from genlearn.data import DataNotFoundError, download, find_dataset, search_dirs
+    from genlearn.data.sources import dataset
+
+    name = dataset(args.dataset).name
+    folder = find_dataset(name)
+    if folder is None:
+        searched = ", ".join(str(f) for _, f in search_dirs(name))
+        print(f"{name}: not found in {searched}; downloading", file=sys.stderr)
+        try:
+            folder = download(name, timeout=args.timeout, progress=not args.quiet)
+        except DataNotFoundError as err:
+            return _data_failed(args, err)
+    print(f"{name}: {folder}")
+    return 0
+
+
+def _cmd_data_where(args: argparse.Namespace) -> int:
+    from genlearn.data import DATASETS, MNIST_FILES, find_dataset, search_dirs
+    from genlearn.data.sources import dataset, find_file
+
+    for name in [dataset(args.dataset).name] if args.dataset else list(DATASETS):
+        used = find_dataset(name)
+        print(f"{name}: {used if used else 'not found (genlearn data fetch ' + name + ')'}")
+        for label, folder in search_dirs(name):
+            splits = [s for s, stems in MNIST_FILES.items() if all(find_file(folder, st) for st in stems)]
+            state = "+".join(splits) if splits else ("no files" if folder.is_dir() else "no folder")
+            print(f"  {'*' if folder == used else ' '} {label}: {folder} ({state})")
+    return 0
+
+
+def _cmd_data_help(args: argparse.Namespace) -> int:
+    args.data_parser.print_help()
+    return 2
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -168,6 +225,37 @@ def build_parser() -> argparse.ArgumentParser:
                            f"{', '.join(BENCHMARKS)}. Options after NAME go to the benchmark.")
     bench.add_argument("name", help=f"one of: {', '.join(BENCHMARKS)}")
     bench.set_defaults(func=_cmd_bench, bench_args=[])
+
+    data = sub.add_parser("data", help="download or find MNIST and Fashion-MNIST",
+                          description="Get the 28x28 data sets: `fetch` downloads into the cache (checked "
+                          "SHA-256), `ensure` finds them or else downloads, `where` shows the folders searched.")
+    data.set_defaults(func=_cmd_data_help, data_parser=data, action=None)
+    actions = data.add_subparsers(dest="action", metavar="ACTION")
+    names = "mnist or fashion-mnist (alias fashion)"
+    fetch = actions.add_parser("fetch", help="download a data set (skips files already verified)",
+                               description="Download the four files of a data set into the cache "
+                               "(or --root), trying the mirrors in order and checking each file's SHA-256. "
+                               "Exit status 1, with the mirrors tried and how to install by hand, on failure.")
+    fetch.add_argument("dataset", help=names)
+    fetch.add_argument("--root", help="folder to download into (default: the cache, ~/.cache/genlearn/NAME)")
+    fetch.add_argument("--mirror", action="extend", nargs="+", metavar="URL",
+                       help="mirror folder URL(s) tried in order, replacing the built-in list")
+    ensure = actions.add_parser("ensure", help="find a data set, or download it (what `make test` runs)",
+                                description="Succeed if the data set is in $GENLEARN_DATA, the cache or a "
+                                "system folder; otherwise download it into the cache. Exit status 1, with the "
+                                "commands that get the files, if that fails.")
+    ensure.add_argument("dataset", help=names)
+    for action in (fetch, ensure):
+        action.add_argument("--timeout", type=_positive_float, default=30.0,
+                            help="seconds per network operation (default 30)")
+        action.add_argument("--quiet", action="store_true", help="no progress bar")
+    fetch.set_defaults(func=_cmd_data_fetch)
+    ensure.set_defaults(func=_cmd_data_ensure)
+    where = actions.add_parser("where", help="show where each data set is found",
+                               description="List the folders searched for each data set, in order, "
+                               "with the splits each holds; * marks the one the loaders use.")
+    where.add_argument("dataset", nargs="?", help=f"{names} (default: both)")
+    where.set_defaults(func=_cmd_data_where)
     return parser
 
 

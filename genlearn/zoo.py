@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from genlearn import distributed
 from genlearn._validate import check_count
-from genlearn.data import Images, load_digits, load_fashion_mnist, load_mnist, random_moons
+from genlearn.data import DATA_HELP, load_data  # noqa: F401 (DATA_HELP re-exported for the CLI)
 from genlearn.models import AE, VAE, VAEGAN, VQVAE, CodePrior, ae_loss, vae_loss, vqvae_loss
 from genlearn.models.code_prior import fit_code_prior
 from genlearn.models.vaegan import fit_vaegan
@@ -35,25 +35,10 @@ from genlearn.runtime import seed_everything
 from genlearn.train import fit, load, save
 
 MODELS = ("ae", "vae", "vqvae", "vaegan")
-DATA_HELP = ("digits (default; scikit-learn's 8x8), moons (drawn 16x16 moon phases), "
-             "mnist:DIR or fashion:DIR (IDX files in DIR)")
 
 
 # --------------------------------------------------------------------------------- data
-def load_data(spec: str, seed: int = 0) -> tuple[Images, Images]:
-    """``(train, test)`` images in [0, 1] for a ``--data`` value (see :data:`DATA_HELP`)."""
-    if spec == "digits":
-        return load_digits("train"), load_digits("test")
-    if spec == "moons":
-        gen = torch.Generator().manual_seed(seed)
-        (train_x, _), (test_x, _) = random_moons(1500, 16, gen), random_moons(300, 16, gen)
-        no_labels = torch.zeros(1500, dtype=torch.long)
-        return Images(train_x, no_labels), Images(test_x, no_labels[:300])
-    kind, _, folder = spec.partition(":")
-    if kind in ("mnist", "fashion") and folder:
-        loader = load_mnist if kind == "mnist" else load_fashion_mnist
-        return loader(folder, "train"), loader(folder, "test")
-    raise ValueError(f"unknown data {spec!r}; expected {DATA_HELP}")
+# load_data and DATA_HELP live in genlearn.data.catalog; imported above, so zoo.load_data still works.
 
 
 # --------------------------------------------------------------------------------- models

@@ -1,5 +1,7 @@
-"""genlearn.data: digits and their fixed split, moon phases, 2-D toys, the IDX reader."""
+"""genlearn.data: digits and their fixed split, moon phases, 2-D toys, the IDX reader, the
+MNIST / Fashion-MNIST loaders (where they look, the argument order) and load_data by name."""
 
+import dataclasses
 import gzip
 
 import numpy as np
@@ -8,8 +10,11 @@ import torch
 from sklearn.datasets import load_digits as sk_load_digits
 
 from genlearn.data import (
+    DATASETS,
+    DataNotFoundError,
     digits_split,
     gaussian_mixture,
+    load_data,
     load_digits,
     load_fashion_mnist,
     load_mnist,
@@ -149,6 +154,16 @@ def test_make_loader_is_reproducible_and_batches_everything():
 # ------------------------------------------------------------------------------- IDX reader
 
 
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """GENLEARN_DATA (tmp/data), the cache (tmp/cache/genlearn) and the Debian folder (tmp/debian)."""
+    monkeypatch.setenv("GENLEARN_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fashion = dataclasses.replace(DATASETS["fashion-mnist"], system_dir=tmp_path / "debian")
+    monkeypatch.setitem(DATASETS, "fashion-mnist", fashion)
+    return tmp_path
+
+
 def _write_mnist(folder, n=5, compress=False, image_shape=(28, 28)):
     rng = np.random.RandomState(0)
     images = rng.randint(0, 256, size=(n, *image_shape)).astype(np.uint8)
@@ -164,11 +179,11 @@ def _write_mnist(folder, n=5, compress=False, image_shape=(28, 28)):
 def test_load_mnist_reads_idx_files_plain_or_gzipped(tmp_path, compress):
     images, labels = _write_mnist(tmp_path, compress=compress)
     for split in ("train", "test"):
-        x, y = load_mnist(tmp_path, split)
+        x, y = load_mnist(split, root=tmp_path)
         assert x.shape == (5, 1, 28, 28) and x.dtype == torch.float32
         np.testing.assert_allclose(x[:, 0].numpy(), images / 255.0, rtol=0, atol=1e-7)
         np.testing.assert_array_equal(y.numpy(), labels)
-    assert load_fashion_mnist(tmp_path).x.shape == (5, 1, 28, 28)
+    assert load_fashion_mnist(root=tmp_path).x.shape == (5, 1, 28, 28)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
@@ -185,7 +200,7 @@ def test_idx_round_trip_keeps_values_shape_and_type(tmp_path, dtype):
 def test_missing_folder_error_says_where_to_put_the_files(tmp_path):
     folder = tmp_path / "nowhere"
     with pytest.raises(FileNotFoundError) as err:
-        load_mnist(folder)
+        load_mnist(root=folder)
     msg = str(err.value)
     assert str(folder) in msg and "train-images-idx3-ubyte" in msg and "t10k-labels-idx1-ubyte" in msg
     assert "GENLEARN_DATA" in msg
@@ -195,15 +210,14 @@ def test_missing_file_in_existing_folder_is_named(tmp_path):
     _write_mnist(tmp_path)
     (tmp_path / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
-        load_mnist(tmp_path, "test")
+        load_mnist("test", root=tmp_path)
 
 
-def test_default_folder_comes_from_genlearn_data(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENLEARN_DATA", str(tmp_path))
+def test_default_folder_comes_from_genlearn_data(tmp_path, isolated):
     with pytest.raises(FileNotFoundError, match="fashion-mnist"):
         load_fashion_mnist()
-    (tmp_path / "mnist").mkdir()
-    _write_mnist(tmp_path / "mnist")
+    (tmp_path / "data" / "mnist").mkdir(parents=True)
+    _write_mnist(tmp_path / "data" / "mnist")
     assert len(load_mnist().x) == 5
 
 
@@ -212,7 +226,7 @@ def test_truncated_idx_file_raises(tmp_path):
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-7])
     with pytest.raises(ValueError, match="truncated"):
-        load_mnist(tmp_path)
+        load_mnist(root=tmp_path)
     path.write_bytes(path.read_bytes()[:6])  # not even a complete header
     with pytest.raises(ValueError, match="truncated IDX header"):
         read_idx(path)
@@ -238,11 +252,101 @@ def test_corrupt_gzip_raises(tmp_path):
 def test_wrong_image_dims_raise(tmp_path):
     _write_mnist(tmp_path, image_shape=(27, 28))
     with pytest.raises(ValueError, match=r"\(N, 28, 28\)"):
-        load_mnist(tmp_path)
+        load_mnist(root=tmp_path)
 
 
 def test_images_and_labels_must_agree_in_number(tmp_path):
     _write_mnist(tmp_path)
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(4, dtype=np.uint8))
     with pytest.raises(ValueError, match="5 images but .* 4 labels"):
-        load_mnist(tmp_path)
+        load_mnist(root=tmp_path)
+
+
+# ------------------------------------------------------------------ where the loaders look
+
+
+def test_search_order_genlearn_data_then_cache_then_debian(isolated):
+    folders = {
+        "data": isolated / "data" / "fashion-mnist",
+        "cache": isolated / "cache" / "genlearn" / "fashion-mnist",
+        "debian": isolated / "debian",
+    }
+    for n, folder in enumerate(folders.values(), start=2):
+        folder.mkdir(parents=True)
+        _write_mnist(folder, n=n, compress=True)
+    assert len(load_fashion_mnist("train").x) == 2  # $GENLEARN_DATA/fashion-mnist first
+    for name, n in (("data", 3), ("cache", 4)):
+        for f in folders[name].iterdir():
+            f.unlink()
+        assert len(load_fashion_mnist("test").x) == n, f"after emptying {name}"
+
+
+def test_a_folder_counts_only_if_it_has_both_files_of_the_split(isolated):
+    data, cache = isolated / "data" / "mnist", isolated / "cache" / "genlearn" / "mnist"
+    for n, folder in ((2, data), (3, cache)):
+        folder.mkdir(parents=True)
+        _write_mnist(folder, n=n)
+    (data / "t10k-labels-idx1-ubyte").unlink()
+    assert len(load_mnist("train").x) == 2 and len(load_mnist("test").x) == 3
+
+
+def test_nothing_found_lists_the_folders_and_the_commands(isolated):
+    with pytest.raises(DataNotFoundError) as err:
+        load_fashion_mnist("test")
+    msg = str(err.value)
+    for folder in (isolated / "data" / "fashion-mnist", isolated / "cache" / "genlearn" / "fashion-mnist",
+                   isolated / "debian"):
+        assert str(folder) in msg
+    assert "genlearn data fetch fashion-mnist" in msg and "apt-get install dataset-fashion-mnist" in msg
+    assert "t10k-images-idx3-ubyte" in msg
+    with pytest.raises(FileNotFoundError, match="genlearn data fetch mnist"):
+        load_mnist()
+
+
+# ---------------------------------------------------------------- argument order (one release)
+
+
+def test_old_argument_order_warns_and_gives_the_same_data(tmp_path):
+    _write_mnist(tmp_path, n=3)
+    new = load_fashion_mnist("test", root=tmp_path)
+    with pytest.warns(DeprecationWarning, match=r"load_fashion_mnist\('test', root=.*load_digits"):
+        old = load_fashion_mnist(str(tmp_path), "test")
+    assert torch.equal(old.x, new.x) and torch.equal(old.y, new.y)
+    with pytest.warns(DeprecationWarning, match=r"load_mnist\('train', root="):
+        old = load_mnist(tmp_path)  # a Path alone: the old default split
+    assert torch.equal(old.x, load_mnist(root=tmp_path).x)
+
+
+def test_unknown_split_is_a_value_error_not_a_folder(tmp_path):
+    _write_mnist(tmp_path)
+    with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'trian'"):
+        load_mnist("trian", root=tmp_path)
+    with pytest.raises(ValueError, match="split must be"):
+        load_fashion_mnist("validation")
+
+
+# ---------------------------------------------------------------------------- data by name
+
+
+def test_load_data_by_name_and_folder(isolated):
+    folder = isolated / "debian"
+    folder.mkdir()
+    _write_mnist(folder, n=3)
+    for spec in ("fashion", "fashion-mnist", f"fashion:{folder}", f"mnist:{folder}"):
+        train, test = load_data(spec)
+        assert train.x.shape == (3, 1, 28, 28) and test.x.shape == (3, 1, 28, 28), spec
+    with pytest.raises(FileNotFoundError, match="genlearn data fetch mnist"):
+        load_data("mnist")
+    train, test = load_data("digits")
+    assert train.x.shape == (1500, 1, 8, 8) and test.x.shape == (297, 1, 8, 8)
+    a, b = load_data("moons", seed=3), load_data("moons", seed=3)
+    assert a[0].x.shape == (1500, 1, 16, 16) and torch.equal(a[0].x, b[0].x)
+    for bad in ("cifar", "mnist:", "digits:x"):
+        with pytest.raises(ValueError, match="unknown data"):
+            load_data(bad)
+
+
+def test_zoo_load_data_is_the_data_package_one():
+    from genlearn import zoo  # the model stack: imported here so the data tests never need it
+
+    assert zoo.load_data is load_data

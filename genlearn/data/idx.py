@@ -1,4 +1,4 @@
-r"""MNIST / Fashion-MNIST from IDX files in a local folder (nothing is downloaded).
+r"""The IDX file format of MNIST and Fashion-MNIST: read, write, and read an image/label pair.
 
 The IDX format (LeCun et al.) is a 4-byte magic number, one big-endian uint32 per
 dimension, then the values in row-major, big-endian order::
@@ -6,13 +6,8 @@ dimension, then the values in row-major, big-endian order::
     magic = 0x00 0x00 <type> <ndim>     type 0x08 uint8, 0x09 int8, 0x0B int16,
                                              0x0C int32, 0x0D float32, 0x0E float64
 
-Both datasets use the same four file names (optionally gzipped, ``.gz``)::
-
-    train-images-idx3-ubyte   train-labels-idx1-ubyte    (60,000 images)
-    t10k-images-idx3-ubyte    t10k-labels-idx1-ubyte     (10,000 images)
-
-Put them in ``$GENLEARN_DATA/mnist`` or ``$GENLEARN_DATA/fashion-mnist``
-(``GENLEARN_DATA`` defaults to ``~/.genlearn/data``), or pass ``root=``.
+Files may be gzipped (recognised by their first bytes, whatever their name). The
+dataset loaders are in :mod:`genlearn.data.mnist`.
 """
 
 from __future__ import annotations
@@ -28,7 +23,7 @@ import torch
 
 from genlearn.data.digits import Images
 
-__all__ = ["read_idx", "write_idx", "load_mnist", "load_fashion_mnist", "data_dir", "MNIST_FILES"]
+__all__ = ["read_idx", "write_idx", "read_idx_images"]
 
 _DTYPES = {
     0x08: np.dtype(">u1"),
@@ -39,20 +34,6 @@ _DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _CODES = {np.dtype(v).newbyteorder("="): k for k, v in _DTYPES.items()}
-
-MNIST_FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-_SOURCES = {
-    "mnist": "http://yann.lecun.com/exdb/mnist/ (or any MNIST mirror)",
-    "fashion-mnist": "https://github.com/zalandoresearch/fashion-mnist (data/fashion)",
-}
-
-
-def data_dir() -> Path:
-    """Folder for local datasets: ``$GENLEARN_DATA``, default ``~/.genlearn/data``."""
-    return Path(os.environ.get("GENLEARN_DATA", "~/.genlearn/data")).expanduser()
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -116,51 +97,24 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
     return path
 
 
-def _find(folder: Path, stem: str, dataset: str) -> Path:
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
-        if (folder / name).is_file():
-            return folder / name
-    listing = "\n  ".join(f for pair in MNIST_FILES.values() for f in pair)
-    state = "does not exist" if not folder.is_dir() else f"has no file {stem}[.gz]"
-    raise FileNotFoundError(
-        f"{dataset}: the folder {folder} {state}.\nPut the four IDX files (gzipped or not) there:\n  "
-        f"{listing}\nGet them from {_SOURCES[dataset]}, or pass root=<folder> / set GENLEARN_DATA."
-    )
 
 
-def _load(dataset: str, root: str | os.PathLike | None, split: str) -> Images:
-    if split not in MNIST_FILES:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    folder = Path(root).expanduser() if root is not None else data_dir() / dataset
-    img_path, lbl_path = (_find(folder, stem, dataset) for stem in MNIST_FILES[split])
-    images, labels = read_idx(img_path), read_idx(lbl_path)
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+def read_idx_images(images: str | os.PathLike, labels: str | os.PathLike) -> Images:
+    """An MNIST-style pair of IDX files as ``Images(x, y)``: ``x`` float32 ``(N, 1, 28, 28)`` =
+    pixel / 255, ``y`` int64 labels 0..9. Raises ``ValueError`` naming the file that is wrong."""
+    img_path, lbl_path = Path(images), Path(labels)
+    pixels, targets = read_idx(img_path), read_idx(lbl_path)
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[1:] != (28, 28):
         raise ValueError(
-            f"{img_path}: expected uint8 images of shape (N, 28, 28), got {images.dtype} {images.shape}"
+            f"{img_path}: expected uint8 images of shape (N, 28, 28), got {pixels.dtype} {pixels.shape}"
         )
-    if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise ValueError(f"{lbl_path}: expected uint8 labels of shape (N,), got {labels.dtype} {labels.shape}")
-    if len(labels) != len(images):
+    if targets.dtype != np.uint8 or targets.ndim != 1:
+        raise ValueError(f"{lbl_path}: expected uint8 labels of shape (N,), got {targets.dtype} {targets.shape}")
+    if len(targets) != len(pixels):
         raise ValueError(
-            f"{img_path.name} holds {len(images)} images but {lbl_path.name} holds {len(labels)} labels"
+            f"{img_path.name} holds {len(pixels)} images but {lbl_path.name} holds {len(targets)} labels"
         )
-    if labels.size and labels.max() > 9:
-        raise ValueError(f"{lbl_path}: labels must be 0..9, found {int(labels.max())}")
-    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
-    return Images(x, torch.from_numpy(labels.astype(np.int64)))
-
-
-def load_mnist(root: str | os.PathLike | None = None, split: str = "train") -> Images:
-    """MNIST ``Images(x, y)``: ``x`` float32 ``(N, 1, 28, 28)`` = pixel / 255, ``y`` int64 digits.
-
-    Reads the IDX files from ``root`` (default ``$GENLEARN_DATA/mnist``); raises
-    ``FileNotFoundError`` saying where to put them if they are missing.
-    """
-    return _load("mnist", root, split)
-
-
-def load_fashion_mnist(root: str | os.PathLike | None = None, split: str = "train") -> Images:
-    """Fashion-MNIST, same format and file names as MNIST (default folder
-    ``$GENLEARN_DATA/fashion-mnist``). Labels: 0 T-shirt, 1 trouser, 2 pullover, 3 dress,
-    4 coat, 5 sandal, 6 shirt, 7 sneaker, 8 bag, 9 ankle boot."""
-    return _load("fashion-mnist", root, split)
+    if targets.size and targets.max() > 9:
+        raise ValueError(f"{lbl_path}: labels must be 0..9, found {int(targets.max())}")
+    x = torch.from_numpy(pixels.astype(np.float32) / 255.0).unsqueeze(1)
+    return Images(x, torch.from_numpy(targets.astype(np.int64)))
