@@ -10,11 +10,12 @@ STAMP := $(VENV)/.genlearn-installed
 LAB_ARGS ?=
 PYTEST_ARGS ?= -v --durations=20
 
-.PHONY: lab test venv exercises sync check-generated lint bench clean help book slides test-browser
+.PHONY: lab test data venv exercises sync check-generated lint bench clean help book slides test-browser
 
 help:
 	@echo "make lab        start JupyterLab on the course (LAB_ARGS=\"--no-browser --port 8888\" for headless)"
 	@echo "make test       run the whole test suite (unit tests, notebooks, exercise checks, sync, ruff)"
+	@echo "make data       make sure Fashion-MNIST is here (GENLEARN_DATA, the cache, Debian's package, or a download)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make sync       regenerate each lesson/solution .ipynb from its .py source"
 	@echo "make bench      list the benchmarks (python -m genlearn.bench NAME)"
@@ -31,14 +32,20 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
-lab: $(STAMP)
+# The lessons train on Fashion-MNIST. Found in $GENLEARN_DATA/fashion-mnist, ~/.cache/genlearn or
+# Debian's dataset-fashion-mnist folder, else downloaded into the cache; with neither network nor
+# the package it stops with the commands to run (apt-get install dataset-fashion-mnist, ...).
+data: $(STAMP)
+	@$(BIN)/genlearn data ensure fashion-mnist
+
+lab: $(STAMP) data
 	$(BIN)/genlearn lessons $(LAB_ARGS)
 
 # pytest runs everything: unit tests, every lesson and solution notebook (nbval),
 # exercise checks in both directions, notebook pair/sync checks and ruff.
 # One CPU thread per process: the course's networks are tiny, results are bit-identical on every
 # machine, and processes running side by side (notebook kernels, subprocess tests) never oversubscribe.
-test: $(STAMP)
+test: $(STAMP) data
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 exercises: $(STAMP)

@@ -167,7 +167,8 @@ def how_to_get(name: str, fetch: bool = True) -> str:
         lines.append(f"  genlearn data fetch {ds.name}   (downloads into {cache_dir(ds.name)})")
     if ds.apt_package:
         lines.append(f"  sudo apt-get install {ds.apt_package}   (Debian/Ubuntu; installs {ds.system_dir})")
-    lines.append(f"  or copy {', '.join(ds.checksums)}\n    from {ds.homepage} into $GENLEARN_DATA/{ds.name}")
+    lines.append(f"  {'or ' if lines else ''}copy {', '.join(ds.checksums)}\n"
+                 f"    from {ds.homepage} into $GENLEARN_DATA/{ds.name}")
     if not fetch:
         lines.append(f"  or try another mirror: genlearn data fetch {ds.name} --mirror URL")
     return "\n".join(lines)
