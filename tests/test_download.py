@@ -279,3 +279,23 @@ def test_cli_fetch_keeps_valid_copies_without_a_request(tmp_path, server):
     )
     assert out.returncode == 0, out.stderr
     assert "verified" in out.stdout and server.requests == []
+
+
+def test_cli_ensure_and_where_find_genlearn_data_without_network(tmp_path, files):
+    folder = tmp_path / "data" / "fashion-mnist"
+    folder.mkdir(parents=True)
+    for name, body in files.items():
+        (folder / name).write_bytes(body)
+    env = {**os.environ, "GENLEARN_DATA": str(tmp_path / "data"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "GENLEARN_DEVICE": "cpu"}
+
+    def genlearn(*args):
+        return subprocess.run([sys.executable, "-m", "genlearn", "data", *args], capture_output=True, text=True,
+                              cwd=ROOT, env=env, timeout=120)
+
+    out = genlearn("ensure", "fashion")
+    assert out.returncode == 0 and out.stdout.strip() == f"fashion-mnist: {folder}", out.stderr
+    out = genlearn("where", "fashion-mnist")
+    assert out.returncode == 0, out.stderr
+    assert f"* $GENLEARN_DATA/fashion-mnist: {folder} (train+test)" in out.stdout
+    assert not (tmp_path / "cache").exists()  # nothing downloaded, nothing created
