@@ -20,21 +20,23 @@ import torch
 from genlearn.checks import check
 
 # %% [markdown]
-# ## Exercise 1: reconstruction error in the course's units
+# ## Exercise 1: squared reconstruction error in the course's units
 #
-# The course reports every loss *per example*: sum the squared error over all
-# pixels of an image, then average over the batch. `x` and `x_hat` have the same
-# shape `(batch, ...)`; if they do not, raise a `ValueError` that names both
-# shapes instead of letting broadcasting produce a wrong number.
+# The course reports every loss *per example*: the squared error summed over all
+# pixels of an image (the batch mean is then one `.mean()` away). `x_hat` and
+# `x` have the same shape `(N, ...)`; if they do not, raise a `ValueError` that
+# names both shapes instead of letting broadcasting produce a wrong number.
+# Return one value per example, shape `(N,)`. (The library's
+# `squared_error(x_hat, x)` has this signature.)
 
 # %%
-def reconstruction_error(x, x_hat):
-    """Mean over the batch of the per-example sum of squared errors."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: check x.shape == x_hat.shape; then ((x - x_hat) ** 2).flatten(1).sum(1).mean()')
+def squared_error(x_hat, x):
+    """Per-example sum of squared errors, shape (N,)."""
+    raise NotImplementedError('Your turn: replace this line with your code. Hint: see the exercise text above')
 
 
 # %%
-check("reconstruction_error", reconstruction_error)
+check("squared_error", squared_error)
 
 # %% [markdown]
 # ## Exercise 2: PCA, the best linear autoencoder
@@ -54,14 +56,23 @@ def pca_reconstruct(x, k):
 check("pca_reconstruct", pca_reconstruct)
 
 # %% [markdown]
-# ## Exercise 3: a straight line between two codes
+# ## Exercise 3: two paths between two codes
 #
 # Return a tensor of shape `(steps, d)` whose rows go from `z0` to `z1` in equal
-# steps, both ends included.
+# steps of $t \in [0, 1]$, both ends included, along one of two paths:
+#
+# * `method="linear"` (the default): the straight line $(1 - t)\,z_0 + t\,z_1$;
+# * `method="slerp"`: the arc of the great circle,
+#   $\frac{\sin((1-t)\,\omega)}{\sin\omega}\,z_0 + \frac{\sin(t\,\omega)}{\sin\omega}\,z_1$,
+#   where $\omega$ is the angle between $z_0$ and $z_1$. Unlike the line, it does not pass
+#   close to the origin, where a Gaussian prior puts few codes in many dimensions.
+#
+# Any other `method` is a `ValueError`. (The library's `interpolate`, used in the
+# lesson, has this signature.)
 
 # %%
-def interpolate(z0, z1, steps):
-    """steps points on the segment from z0 to z1."""
+def interpolate(z0, z1, steps, method="linear"):
+    """steps codes from z0 (t = 0) to z1 (t = 1) along a line or a great circle."""
     raise NotImplementedError('Your turn: replace this line with your code. Hint: t = torch.linspace(0, 1, steps, dtype=z0.dtype)[:, None]; (1 - t) * z0 + t * z1')
 
 

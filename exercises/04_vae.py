@@ -76,15 +76,17 @@ check("negative_elbo", negative_elbo)
 # With $K$ codes $z_k \sim q(z|x)$ and log weights
 # $\log w_k = \log p(x|z_k) + \log p(z_k) - \log q(z_k|x)$ (shape `(K, batch)`),
 # the IWAE bound is $\log \frac1K\sum_k w_k$. Compute it without underflow.
+# (The library's `genlearn.evaluate.iwae_bound(model, x, k)` draws the codes and
+# their log weights for a model, then reduces them exactly like this.)
 
 # %%
-def iwae_bound(log_weights):
+def iwae_from_log_weights(log_weights):
     """log-mean-exp over dim 0."""
     raise NotImplementedError('Your turn: replace this line with your code. Hint: torch.logsumexp(log_weights, dim=0) - math.log(K)')
 
 
 # %%
-check("iwae_bound", iwae_bound)
+check("iwae_from_log_weights", iwae_from_log_weights)
 
 # %% [markdown]
 # ## Exercise 5: free bits

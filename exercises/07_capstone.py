@@ -65,7 +65,7 @@ check("image_sharpness", image_sharpness)
 # pixels for the digits) and by $\ln 2$.
 
 # %%
-def bits_per_dim(nats, dims):
+def bits_per_dim(nats, n_dims):
     """nats per example -> bits per dimension."""
     raise NotImplementedError('Your turn: replace this line with your code. Hint: nats / (dims * math.log(2))')
 

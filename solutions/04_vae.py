@@ -83,9 +83,11 @@ check("negative_elbo", negative_elbo)
 # With $K$ codes $z_k \sim q(z|x)$ and log weights
 # $\log w_k = \log p(x|z_k) + \log p(z_k) - \log q(z_k|x)$ (shape `(K, batch)`),
 # the IWAE bound is $\log \frac1K\sum_k w_k$. Compute it without underflow.
+# (The library's `genlearn.evaluate.iwae_bound(model, x, k)` draws the codes and
+# their log weights for a model, then reduces them exactly like this.)
 
 # %%
-def iwae_bound(log_weights):
+def iwae_from_log_weights(log_weights):
     """log-mean-exp over dim 0."""
     ### BEGIN SOLUTION (hint: torch.logsumexp(log_weights, dim=0) - math.log(K))
     return torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
@@ -93,7 +95,7 @@ def iwae_bound(log_weights):
 
 
 # %%
-check("iwae_bound", iwae_bound)
+check("iwae_from_log_weights", iwae_from_log_weights)
 
 # %% [markdown]
 # ## Exercise 5: free bits

@@ -70,16 +70,16 @@ check("feature_similarity", feature_similarity)
 # The discriminator maximises
 # $\mathcal{L}_\text{GAN} = \log D(x) + \log(1 - D(\tilde x)) + \log(1 - D(x_p))$
 # with $D = \text{sigmoid}(\text{logit})$. Return $-\mathcal{L}_\text{GAN}$
-# (batch mean) from the three logit vectors `(N,)`, without overflow for large
-# logits.
+# (batch mean) from the logits `(N,)` of the real images (`real`), the
+# reconstructions (`rec`) and the prior samples (`gen`), without overflow for
+# large logits.
 
 # %%
-def discriminator_loss(logits_real, logits_rec, logits_gen):
+def discriminator_loss(real, rec, gen):
     """-[log D(x) + log(1 - D(x_rec)) + log(1 - D(x_gen))], batch mean."""
     ### BEGIN SOLUTION (hint: F.binary_cross_entropy_with_logits with target 1 for real, 0 for the fakes)
     bce = F.binary_cross_entropy_with_logits
-    return (bce(logits_real, torch.ones_like(logits_real)) + bce(logits_rec, torch.zeros_like(logits_rec))
-            + bce(logits_gen, torch.zeros_like(logits_gen)))
+    return bce(real, torch.ones_like(real)) + bce(rec, torch.zeros_like(rec)) + bce(gen, torch.zeros_like(gen))
     ### END SOLUTION
 
 
@@ -91,21 +91,24 @@ check("discriminator_loss", discriminator_loss)
 #
 # The decoder wants both fakes to be called real. Return, as a batch mean:
 #
-# * `non_saturating=True`: $-\log D(\tilde x) - \log D(x_p)$;
-# * `non_saturating=False` (the "saturating" form, the decoder's part of
-#   $-\mathcal{L}_\text{GAN}$): $\log(1 - D(\tilde x)) + \log(1 - D(x_p))$.
+# * `form="non_saturating"` (the default): $-\log D(\tilde x) - \log D(x_p)$;
+# * `form="saturating"` (the decoder's part of $-\mathcal{L}_\text{GAN}$):
+#   $\log(1 - D(\tilde x)) + \log(1 - D(x_p))$.
 #
 # The check also compares the two forms' gradients when the discriminator
 # confidently rejects the fakes (very negative logits): see which one still
-# gives the decoder something to learn from.
+# gives the decoder something to learn from. Any other `form` is a `ValueError`.
+# (`genlearn.models.vaegan.generator_loss` has this signature.)
 
 # %%
-def generator_loss(logits_rec, logits_gen, non_saturating=True):
+def generator_loss(rec, gen, form="non_saturating"):
     """The decoder's adversarial term from the fakes' logits, batch mean."""
     ### BEGIN SOLUTION (hint: -log sigmoid(l) = softplus(-l) and log(1 - sigmoid(l)) = -softplus(l))
-    if non_saturating:
-        return F.softplus(-logits_rec).mean() + F.softplus(-logits_gen).mean()
-    return -F.softplus(logits_rec).mean() - F.softplus(logits_gen).mean()
+    if form == "non_saturating":
+        return F.softplus(-rec).mean() + F.softplus(-gen).mean()
+    if form == "saturating":
+        return -F.softplus(rec).mean() - F.softplus(gen).mean()
+    raise ValueError(f"form must be 'non_saturating' or 'saturating', got {form!r}")
     ### END SOLUTION
 
 

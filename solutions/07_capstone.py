@@ -72,10 +72,10 @@ check("image_sharpness", image_sharpness)
 # pixels for the digits) and by $\ln 2$.
 
 # %%
-def bits_per_dim(nats, dims):
+def bits_per_dim(nats, n_dims):
     """nats per example -> bits per dimension."""
     ### BEGIN SOLUTION (hint: nats / (dims * math.log(2)))
-    return nats / (dims * math.log(2))
+    return nats / (n_dims * math.log(2))
     ### END SOLUTION
 
 

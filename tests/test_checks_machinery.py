@@ -1,4 +1,4 @@
-"""The check machinery itself: messages a student sees, and the terminal command."""
+"""The check machinery itself: declaring exercises, messages a student sees, hints, the terminal command."""
 
 import subprocess
 import sys
@@ -7,15 +7,40 @@ from pathlib import Path
 import pytest
 import torch
 
-from genlearn.checks import ExerciseFailed, check, run_check, run_notebook
+from genlearn.checks import ExerciseFailed, check, hint, hints, registry, run_check, run_notebook
+from genlearn.checks.exercise import exercise
+from genlearn.checks.verdict import make_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_declaring_an_existing_id_is_an_error():
+    registry()
+    with pytest.raises(ValueError, match="already declared"):
+        exercise("kl_logvar", "a second, different exercise", hints=("a", "b"))
+
+
+def test_an_exercise_needs_two_or_three_hints_and_positive_points():
+    with pytest.raises(ValueError, match="2 or 3 hints"):
+        exercise("machinery_test_one_hint", "x", hints=("only one",))
+    with pytest.raises(ValueError, match="points"):
+        exercise("machinery_test_no_points", "x", hints=("a", "b"), points=0)
+    assert "machinery_test_one_hint" not in registry() and "machinery_test_no_points" not in registry()
+
+
+def test_every_exercise_has_cases_points_and_seeded_inputs():
+    for ex in registry().values():
+        assert ex.cases and ex.points > 0, ex.id
+        a, b = make_inputs(ex, 1), make_inputs(ex, 2)
+        seeded = any(repr(x) != repr(y) for x, y in zip(a, b, strict=True))
+        assert seeded, f"{ex.id}: no case draws its inputs from the seed"
+        assert repr(make_inputs(ex, 1)) == repr(a), f"{ex.id}: inputs are not reproducible from the seed"
 
 
 def test_wrong_answer_gives_hint_not_traceback(monkeypatch):
     monkeypatch.delenv("GENLEARN_CHECKS_STRICT", raising=False)
     result = check("kl_closed_form", lambda mu, sigma: torch.log(sigma) + (sigma**2 + mu**2) / 2 - 0.5)
-    assert result.status == "failed" and "Hint" in result.message or "log(1/sigma)" in result.message
+    assert result.status == "failed" and "for mu=" in result.message
     assert "Traceback" not in result.line()
 
 
@@ -23,6 +48,27 @@ def test_crashing_answer_is_summarised(monkeypatch):
     monkeypatch.delenv("GENLEARN_CHECKS_STRICT", raising=False)
     result = check("kl_discrete", lambda p, q: undefined_name)  # noqa: F821
     assert result.status == "error" and "NameError" in result.message
+
+
+def test_sys_exit_in_an_answer_is_an_error_not_an_exit(monkeypatch):
+    monkeypatch.delenv("GENLEARN_CHECKS_STRICT", raising=False)
+    result = check("kl_discrete", lambda p, q: sys.exit(0))
+    assert result.status == "error" and "SystemExit" in result.message
+
+
+def test_an_answer_that_changes_its_inputs_in_place_cannot_change_the_verdict():
+    def cheat(mu, logvar):
+        out = torch.zeros(mu.shape[0], dtype=mu.dtype)
+        mu.zero_()
+        logvar.zero_()  # the KL of N(0, 1) is 0: the answer would be right for the changed inputs
+        return out
+
+    assert run_check("kl_logvar", cheat).status == "failed"
+
+
+def test_squared_error_rejects_a_sum_instead_of_a_difference():
+    result = run_check("squared_error", lambda x_hat, x: ((x_hat + x) ** 2).flatten(1).sum(1))
+    assert result.status == "failed" and "square of a difference" in result.message
 
 
 def test_strict_mode_raises(monkeypatch):
@@ -36,6 +82,15 @@ def test_unknown_exercise_lists_known_ones():
     assert result.status == "error" and "kl_logvar" in result.message
 
 
+def test_hint_gives_the_next_level_each_call(capsys):
+    levels = hints("free_bits_kl")
+    shown = [hint("free_bits_kl") for _ in range(len(levels) + 1)]
+    for i, level in enumerate(levels):
+        assert level in shown[i] and f"Hint {i + 1}/{len(levels)}" in shown[i]
+    assert levels[-1] in shown[-1], "after the last level, the last hint again"
+    assert capsys.readouterr().out.count("Hint ") == len(levels) + 1
+
+
 def test_wrong_answer_written_into_a_notebook_is_caught(tmp_path):
     text = (ROOT / "exercises" / "03_kl_divergence.py").read_text()
     text = text.replace(
@@ -46,7 +101,16 @@ def test_wrong_answer_written_into_a_notebook_is_caught(tmp_path):
     path = tmp_path / "03_kl_divergence.py"
     path.write_text(text)
     (result,) = run_notebook(path, only="kl_closed_form")
-    assert result.status == "failed" and "mu=1.0" in result.message
+    assert result.status == "failed" and "for mu=" in result.message
+
+
+def test_the_notebook_decides_its_exercises_not_its_file_name(tmp_path):
+    path = tmp_path / "99_anything.py"
+    path.write_text("# %%\nimport torch\nfrom genlearn.checks import check\n\n"
+                    "def my_bits(nats, n_dims):\n    return nats / (n_dims * 0.6931471805599453)\n\n"
+                    "check('bits_per_dim', my_bits)\n")
+    (result,) = run_notebook(path)
+    assert result.name == "bits_per_dim" and result.passed, result.line()
 
 
 def test_syntax_error_in_notebook_is_reported(tmp_path):

@@ -1,30 +1,34 @@
-"""Exercise checks: friendly feedback in the notebook, the same checks in pytest.
+"""Exercise checks: friendly feedback in the notebook, the same checks for grading.
 
 In an exercise notebook::
 
-    from genlearn.checks import check
-    def trapezoid_rule(f, pdf, grid): ...
-    check("trapezoid_rule", trapezoid_rule)
+    from genlearn.checks import check, hint
+    def kl_logvar(mu, logvar): ...
+    check("kl_logvar", kl_logvar)   # one line: PASS, TODO or FAIL with what is wrong
+    hint("kl_logvar")               # the next hint each time it is called
 
-prints one line per exercise: passed, not implemented yet, or what went wrong
-with a hint - never a traceback. From a terminal::
+From a terminal::
 
-    genlearn check exercises/02_expectation.ipynb [EXERCISE]
+    genlearn check exercises/03_kl_divergence.ipynb [EXERCISE] [--hint]
+    genlearn grade exercises/03_kl_divergence.ipynb submissions/ --out grades/
 
-Each lesson registers its exercises in ``genlearn.checks.lessonNN`` with the
-:func:`exercise` decorator; a check is a function that receives the student's
-function and raises ``AssertionError`` with a hint when something is wrong.
+Exercises are declared by concept (``genlearn.checks.kl``, ``.vae``, ...; see
+:mod:`genlearn.checks.exercise`); a notebook's own ``check("id", fn)`` calls say which
+exercises it holds. Each check case has three steps - inputs made by the checker, a run step
+that only calls the student's function, a verify step in the checker (:mod:`.verdict`) - so
+``genlearn grade`` decides the verdict outside the student's process.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-__all__ = ["check", "exercise", "Result", "ExerciseFailed", "registry", "load_notebook", "run_notebook"]
+from genlearn.checks.exercise import Case, Exercise, exercise, registry
+from genlearn.checks.result import Result
+
+__all__ = ["check", "hint", "hints", "run_check", "exercise", "registry", "Exercise", "Case", "Result",
+           "ExerciseFailed", "run_notebook", "load_notebook"]
 
 STRICT_ENV = "GENLEARN_CHECKS_STRICT"
 
@@ -33,108 +37,30 @@ class ExerciseFailed(AssertionError):
     """Raised by :func:`check` in strict mode (the test suite sets GENLEARN_CHECKS_STRICT=1)."""
 
 
-@dataclass
-class Exercise:
-    name: str
-    lesson: str
-    title: str
-    cases: list[Callable] = field(default_factory=list)
+def _unknown(name: str) -> str:
+    return f"no exercise called {name!r}; known exercises: {', '.join(sorted(registry()))}"
 
 
-@dataclass
-class Result:
-    """Outcome of checking one exercise: ``status`` is passed, not_implemented, failed or error."""
+def run_check(name: str, func: Callable, seed: int = 0) -> Result:
+    """Run every case of exercise ``name`` on ``func`` in this process (never raises).
 
-    name: str
-    status: str
-    message: str
-    passed_cases: int = 0
-    total_cases: int = 0
+    Inputs and outputs make the same round trip through plain data as in ``genlearn grade``.
+    """
+    from genlearn.checks.verdict import decode, encode, judge, make_inputs, run_exercise
 
-    @property
-    def passed(self) -> bool:
-        return self.status == "passed"
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def line(self) -> str:
-        mark = "PASS" if self.passed else "FAIL" if self.status != "not_implemented" else "TODO"
-        return f"[{mark}] {self.name}: {self.message}"
-
-    def _repr_html_(self) -> str:  # a coloured line in Jupyter
-        import html
-
-        colour = {"passed": "#1a7f37", "not_implemented": "#9a6700"}.get(self.status, "#cf222e")
-        return f'<pre style="color:{colour};margin:0">{html.escape(self.line())}</pre>'
-
-    def __repr__(self) -> str:
-        return self.line()
-
-
-_REGISTRY: dict[str, Exercise] = {}
-
-
-def exercise(name: str, lesson: str, title: str):
-    """Decorator registering a check case for exercise ``name`` (several cases per exercise)."""
-
-    def register(case: Callable) -> Callable:
-        ex = _REGISTRY.setdefault(name, Exercise(name, lesson, title))
-        ex.cases.append(case)
-        return case
-
-    return register
-
-
-def registry() -> dict[str, Exercise]:
-    """All exercises of every lesson, by name (imports every ``lessonNN`` module)."""
-    from genlearn import checks
-
-    for info in pkgutil.iter_modules(checks.__path__):
-        if info.name.startswith("lesson"):
-            importlib.import_module(f"genlearn.checks.{info.name}")
-    return dict(_REGISTRY)
-
-
-def _short(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
-
-
-def run_check(name: str, func: Callable) -> Result:
-    """Run every case of exercise ``name`` against ``func`` and summarise (never raises)."""
-    exercises = registry()
-    if name not in exercises:
-        known = ", ".join(sorted(exercises))
-        return Result(name, "error", f"no exercise called {name!r}; known exercises: {known}")
+    ex = registry().get(name)
+    if ex is None:
+        return Result(name, "error", _unknown(name))
     if not callable(func):
-        return Result(name, "error", f"expected your function, got {type(func).__name__}")
-    cases = exercises[name].cases
-    for i, case in enumerate(cases):
-        try:
-            case(func)
-        except NotImplementedError as err:
-            hint = str(err).partition("Hint:")[2].strip()
-            return Result(
-                name, "not_implemented",
-                "not implemented yet - replace `raise NotImplementedError` with your code"
-                + (f" (hint: {hint})" if hint else ""),
-                i, len(cases),
-            )
-        except AssertionError as err:
-            return Result(name, "failed", f"check {i + 1}/{len(cases)} failed: {_short(err)}", i, len(cases))
-        except Exception as err:  # the student's code crashed: one readable line
-            return Result(
-                name, "error",
-                f"check {i + 1}/{len(cases)}: your function raised {type(err).__name__}: {_short(err)}",
-                i, len(cases),
-            )
-    plural = "s" if len(cases) != 1 else ""
-    return Result(name, "passed", f"all {len(cases)} check{plural} passed", len(cases), len(cases))
+        return Result(name, "error", f"expected your function, got {type(func).__name__}", 0,
+                      len(ex.cases), ex.points)
+    inputs = make_inputs(ex, seed)
+    outcomes = run_exercise(ex, func, decode(encode(inputs)))
+    return judge(ex, inputs, decode(encode(outcomes)))
 
 
 def check(name: str, func: Callable) -> Result:
-    """Check a student's ``func`` for exercise ``name``; print and return a :class:`Result`.
+    """Check a student's ``func`` for exercise ``name``; return a :class:`Result` (shown as one line).
 
     Never raises, unless the environment variable GENLEARN_CHECKS_STRICT is set
     (as in the test suite), where a failed check raises :class:`ExerciseFailed`.
@@ -145,4 +71,32 @@ def check(name: str, func: Callable) -> Result:
     return result
 
 
-from genlearn.checks.notebook import load_notebook, run_notebook  # noqa: E402
+_HINTS_SHOWN: dict[str, int] = {}
+
+
+def hints(name: str) -> tuple[str, ...]:
+    """All hints of exercise ``name``, from the gentlest to the most helpful."""
+    ex = registry().get(name)
+    if ex is None:
+        raise ValueError(_unknown(name))
+    return ex.hints
+
+
+def hint(name: str) -> str:
+    """Print (and return) the next hint of exercise ``name``: one more level each call."""
+    levels = hints(name)
+    shown = _HINTS_SHOWN.get(name, 0)
+    level = min(shown, len(levels) - 1)
+    _HINTS_SHOWN[name] = shown + 1
+    more = "" if level + 1 == len(levels) else f" (call hint({name!r}) again for more)"
+    text = f"Hint {level + 1}/{len(levels)} for {name}: {levels[level]}{more}"
+    print(text)
+    return text
+
+
+def __getattr__(attr: str):  # the notebook loader imports genlearn.grading lazily
+    if attr in ("run_notebook", "load_notebook"):
+        from genlearn.checks import notebook
+
+        return getattr(notebook, attr)
+    raise AttributeError(f"module 'genlearn.checks' has no attribute {attr!r}")

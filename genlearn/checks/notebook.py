@@ -12,7 +12,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from genlearn.checks import Result, registry, run_check
+from genlearn.checks import run_check
+from genlearn.checks.result import Result
+
+__all__ = ["load_notebook", "run_notebook", "check_calls"]
 
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -41,7 +44,7 @@ def _is_constant(node: ast.AST) -> bool:
     )
 
 
-def _check_calls(tree: ast.Module) -> list[tuple[str, str]]:
+def check_calls(tree: ast.Module) -> list[tuple[str, str]]:
     """``check("name", func)`` calls at top level, as (exercise name, function name)."""
     calls = []
     for node in ast.walk(tree):
@@ -69,14 +72,14 @@ def load_notebook(path: str | Path) -> tuple[dict[str, Any], list[tuple[str, str
             tree = ast.parse(source)
         except SyntaxError as err:
             raise SyntaxError(f"code cell {number} of {path.name}, line {err.lineno}: {err.msg}") from None
-        calls += _check_calls(tree)
+        calls += check_calls(tree)
         kept = [n for n in tree.body if isinstance(n, _KEEP) or _is_constant(n)]
         exec(compile(ast.Module(body=kept, type_ignores=[]), f"{path.name}[cell {number}]", "exec"), namespace)
     return namespace, calls
 
 
 def run_notebook(path: str | Path, only: str | None = None) -> list[Result]:
-    """Check every exercise of a notebook (or just ``only``); returns one Result each."""
+    """Check every exercise the notebook's ``check("id", fn)`` calls name (or just ``only``)."""
     path = Path(path)
     try:
         namespace, calls = load_notebook(path)
@@ -84,11 +87,7 @@ def run_notebook(path: str | Path, only: str | None = None) -> list[Result]:
         return [Result(only or path.name, "error", f"syntax error in {err.msg}")]
     except Exception as err:  # an import in the notebook failed, etc.
         return [Result(only or path.name, "error", f"could not load the notebook: {type(err).__name__}: {err}")]
-    lesson = path.name[:2]
-    wanted = dict(calls)  # exercise name -> function name
-    for ex in registry().values():
-        if ex.lesson == lesson:
-            wanted.setdefault(ex.name, ex.name)
+    wanted = dict(calls)  # exercise id -> function name
     if only is not None:
         if only not in wanted:
             return [Result(only, "error", f"no exercise {only!r} in {path.name}; it has: {', '.join(wanted)}")]

@@ -1,0 +1,44 @@
+"""The outcome of checking one exercise, as the student sees it."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+__all__ = ["Result", "STATUSES"]
+
+STATUSES = ("passed", "not_implemented", "failed", "error")
+
+
+@dataclass
+class Result:
+    """``status`` is passed, not_implemented, failed or error; ``points`` earned of ``max_points``."""
+
+    name: str
+    status: str
+    message: str
+    passed_cases: int = 0
+    total_cases: int = 0
+    max_points: float = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def points(self) -> float:
+        return self.max_points if self.passed else 0
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def line(self) -> str:
+        mark = "PASS" if self.passed else "TODO" if self.status == "not_implemented" else "FAIL"
+        return f"[{mark}] {self.name}: {self.message}"
+
+    def _repr_html_(self) -> str:  # a coloured line in Jupyter
+        colour = {"passed": "#1a7f37", "not_implemented": "#9a6700"}.get(self.status, "#cf222e")
+        return f'<pre style="color:{colour};margin:0">{html.escape(self.line())}</pre>'
+
+    def __repr__(self) -> str:
+        return self.line()

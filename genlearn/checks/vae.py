@@ -1,0 +1,183 @@
+"""Checks for the VAE exercises: reparameterisation, Bernoulli NLL, the negative ELBO, IWAE, free bits."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from genlearn.checks._util import close, grads, rand, randn, tensor, to_float
+from genlearn.checks.exercise import exercise
+
+__all__ = ["REPARAMETERIZE", "BERNOULLI_NLL", "NEGATIVE_ELBO", "IWAE_FROM_LOG_WEIGHTS", "FREE_BITS_KL"]
+
+
+def _bce(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+
+
+def _binary(gen: torch.Generator, *shape: int) -> torch.Tensor:
+    return (torch.rand(*shape, generator=gen) > 0.5).double()
+
+
+# --- reparameterize(mu, logvar, eps) ------------------------------------------------------------
+REPARAMETERIZE = exercise(
+    "reparameterize", "a draw from N(mu, sigma^2) as a differentiable function of mu and logvar",
+    hints=(
+        "A draw from N(mu, sigma^2) is a standard-normal draw, stretched by the standard deviation and "
+        "shifted by the mean.",
+        "`logvar` is log sigma^2, so the standard deviation is the exponential of half of it (not of "
+        "logvar itself).",
+        "Write it with torch operations on mu, logvar and eps, so that autograd sees how z depends on mu "
+        "and logvar (eps is just data).",
+    ),
+)
+
+
+def _rep_probe(fn, inp):
+    mu = inp["mu"].clone().requires_grad_(True)
+    logvar = inp["logvar"].clone().requires_grad_(True)
+    out = fn(mu, logvar, inp["eps"])
+    return {"value": out, "grads": grads(out, mu, logvar)}
+
+
+@REPARAMETERIZE.case(make=lambda gen: {"args": [randn(gen, 4, 3), randn(gen, 4, 3), randn(gen, 4, 3)]})
+def _value(inp, out):
+    mu, logvar, eps = inp["args"]
+    got = tensor(out, (4, 3), "reparameterize(mu, logvar, eps)")
+    assert not torch.allclose(got, mu + logvar.exp() * eps), "sigma is exp(logvar / 2), not exp(logvar)"
+    assert torch.allclose(got, mu + (0.5 * logvar).exp() * eps, atol=1e-9), (
+        "z = mean + standard deviation * eps, elementwise"
+    )
+
+
+@REPARAMETERIZE.case(make=lambda gen: {"mu": randn(gen, 3, 2), "logvar": randn(gen, 3, 2), "eps": randn(gen, 3, 2)},
+                     run=_rep_probe)
+def _gradients(inp, out):
+    assert isinstance(out, dict) and isinstance(out.get("grads"), list), "reparameterize should return a tensor"
+    g_mu, g_logvar = out["grads"]
+    assert g_mu is not None and g_logvar is not None, "use torch operations so gradients reach mu and logvar"
+    assert torch.allclose(g_mu.double(), torch.ones_like(inp["mu"])), "dz/dmu = 1: the mean is added"
+    want = 0.5 * inp["eps"] * (0.5 * inp["logvar"]).exp()
+    assert torch.allclose(g_logvar.double(), want), "dz/dlogvar = eps * sigma / 2: the standard deviation multiplies"
+
+
+# --- bernoulli_nll(x, logits) -------------------------------------------------------------------
+BERNOULLI_NLL = exercise(
+    "bernoulli_nll", "-log p(x|z) of a Bernoulli decoder given its logits, one value per example",
+    hints=(
+        "Each pixel is a coin with P(x = 1) = sigmoid(logit); its negative log-likelihood is the binary "
+        "cross-entropy between the pixel and that probability.",
+        "Computing sigmoid and then log loses everything for large |logits| (log 0 = -inf). PyTorch has a "
+        "binary cross-entropy that takes the logits directly and stays finite.",
+        "Ask that function for no reduction (one value per pixel), then add the pixels of each example: "
+        "the result has shape (batch,).",
+    ),
+)
+
+
+@BERNOULLI_NLL.case(make=lambda gen: {"args": [_binary(gen, 3, 5), randn(gen, 3, 5, scale=2.0)]})
+def _value(inp, out):
+    x, logits = inp["args"]
+    got = tensor(out, (3,), "bernoulli_nll(x, logits) for 3 examples")
+    assert torch.allclose(got, _bce(x, logits), atol=1e-9), (
+        "-[x log s(l) + (1 - x) log(1 - s(l))] per pixel, summed over the pixels of each example"
+    )
+
+
+@BERNOULLI_NLL.case(make=lambda gen: {"args": [torch.tensor([[1.0, 0.0]], dtype=torch.float64),
+                                               torch.tensor([[-200.0, 200.0]], dtype=torch.float64)]})
+def _stable(inp, out):
+    got = tensor(out, (1,), "bernoulli_nll with large logits")
+    close(to_float(got.sum(), "bernoulli_nll with large logits"), 400.0, 1e-6,
+          "sigmoid then log underflows to -inf for large logits: use the cross-entropy that takes logits")
+
+
+# --- negative_elbo(x, logits, mu, logvar) -------------------------------------------------------
+NEGATIVE_ELBO = exercise(
+    "negative_elbo", "the VAE loss: batch mean of reconstruction NLL plus KL, in nats per example",
+    hints=(
+        "The negative ELBO of one example is its reconstruction term (-log p(x|z)) plus the KL of its "
+        "posterior from the prior.",
+        "You wrote the reconstruction term above (bernoulli_nll) and the KL in the log-variance form in "
+        "exercises 03; both give one value per example.",
+        "Add the two per-example values, and only then average over the batch: nats per example, never a "
+        "mean over pixels or latents.",
+    ),
+)
+
+
+@NEGATIVE_ELBO.case(make=lambda gen: {"args": [_binary(gen, 4, 6), randn(gen, 4, 6), randn(gen, 4, 3),
+                                               randn(gen, 4, 3)]})
+def _value(inp, out):
+    x, logits, mu, logvar = inp["args"]
+    rec = _bce(x, logits)
+    kl = 0.5 * (logvar.exp() - 1 - logvar + mu**2).sum(-1)
+    close(to_float(out, "negative_elbo(...)"), float((rec + kl).mean()), 1e-9,
+          "sum over pixels and latents per example (nats per example), then the mean over the batch; "
+          f"a mean over pixels would give {float((rec / 6 + kl).mean()):.4f}")
+
+
+# --- iwae_from_log_weights(log_weights) ---------------------------------------------------------
+IWAE_FROM_LOG_WEIGHTS = exercise(
+    "iwae_from_log_weights", "the IWAE bound log (1/K) sum_k w_k from log weights, without underflow",
+    hints=(
+        "The bound is the log of the mean of the weights w_k = exp(log w_k) over the K samples (dim 0), "
+        "one value per example.",
+        "exp(-1000) is 0 in floating point, so exponentiating first fails; `torch.logsumexp` computes "
+        "log sum exp without leaving log space (it subtracts the maximum first).",
+        "log of a mean = log of the sum minus log K; K is the size of dim 0.",
+    ),
+)
+
+
+@IWAE_FROM_LOG_WEIGHTS.case(make=lambda gen: {"args": [randn(gen, 3, 2, scale=2.0)]})
+def _value(inp, out):
+    (log_w,) = inp["args"]
+    got = tensor(out, (2,), "iwae_from_log_weights for (K=3, batch=2) log weights: reduce dim 0; result")
+    assert torch.allclose(got, torch.logsumexp(log_w, 0) - math.log(3), atol=1e-9), (
+        "log-mean-exp over the K samples, per example"
+    )
+
+
+@IWAE_FROM_LOG_WEIGHTS.case(make=lambda gen: {"args": [-1000.0 - rand(gen, 2, 1, high=3.0)]})
+def _stable(inp, out):
+    (log_w,) = inp["args"]
+    got = tensor(out, (1,), "iwae_from_log_weights for very negative log weights")
+    close(to_float(got, "iwae_from_log_weights"), float(torch.logsumexp(log_w, 0) - math.log(2)), 1e-9,
+          "exp(-1000) underflows to 0: stay in log space (torch.logsumexp)")
+
+
+@IWAE_FROM_LOG_WEIGHTS.case(make=lambda gen: {"args": [randn(gen, 50, 7)]})
+def _above_elbo(inp, out):
+    (log_w,) = inp["args"]
+    got = tensor(out, (7,), "iwae_from_log_weights")
+    assert (got >= log_w.mean(0) - 1e-12).all(), "by Jensen, log-mean-exp >= mean of the log weights"
+    assert torch.allclose(got, torch.logsumexp(log_w, 0) - math.log(50), atol=1e-9), "divide by K = 50 inside the log"
+
+
+# --- free_bits_kl(kl_per_dim, lam) --------------------------------------------------------------
+FREE_BITS_KL = exercise(
+    "free_bits_kl", "free bits: sum over latents of max(lam, batch-mean KL of the latent)",
+    hints=(
+        "The floor applies to each latent's average KL over the batch, not to each example: reduce the "
+        "batch dimension first.",
+        "Raising every value below lam up to lam is a clamp from below.",
+        "Finally add up the latents: the result is one number.",
+    ),
+)
+
+
+def _free_bits_inputs(gen: torch.Generator) -> dict:
+    return {"args": [rand(gen, 6, 5, high=1.0) ** 3 * torch.tensor([0.1, 4.0, 1.0, 0.2, 2.0]), 0.5]}
+
+
+@FREE_BITS_KL.case(make=_free_bits_inputs)
+def _value(inp, out):
+    kl, lam = inp["args"]
+    want = float(kl.mean(0).clamp(min=lam).sum())
+    per_example = float(kl.clamp(min=lam).mean(0).sum())
+    got = to_float(out, "free_bits_kl(kl, 0.5)")
+    close(got, want, 1e-9, "average each latent's KL over the batch first, then clamp each from below at lam and add"
+          + (" (you clamped before averaging)" if abs(got - per_example) < 1e-9 else ""))
