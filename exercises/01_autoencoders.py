@@ -13,11 +13,15 @@
 #
 # Four functions, each followed by a check cell that prints `PASS`, `TODO` or
 # `FAIL` with a hint. From a terminal: `genlearn check exercises/01_autoencoders.ipynb`.
+#
+# Stuck? `hint("squared_error")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/01_autoencoders.ipynb squared_error --hint`.
 
 # %%
 import torch
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: squared reconstruction error in the course's units
@@ -32,9 +36,7 @@ from genlearn.checks import check
 # %%
 def squared_error(x_hat, x):
     """Per-example sum of squared errors, shape (N,)."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: see the exercise text above')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('squared_error')")
 # %%
 check("squared_error", squared_error)
 
@@ -49,9 +51,7 @@ check("squared_error", squared_error)
 # %%
 def pca_reconstruct(x, k):
     """Reconstruct x from its projection on the top-k principal components."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: mean = x.mean(0); _, _, vt = torch.linalg.svd(x - mean, full_matrices=False); use vt[:k]')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('pca_reconstruct')")
 # %%
 check("pca_reconstruct", pca_reconstruct)
 
@@ -73,9 +73,7 @@ check("pca_reconstruct", pca_reconstruct)
 # %%
 def interpolate(z0, z1, steps, method="linear"):
     """steps codes from z0 (t = 0) to z1 (t = 1) along a line or a great circle."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: t = torch.linspace(0, 1, steps, dtype=z0.dtype)[:, None]; (1 - t) * z0 + t * z1')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('interpolate')")
 # %%
 check("interpolate", interpolate)
 
@@ -89,8 +87,6 @@ check("interpolate", interpolate)
 # %%
 def class_centroids(codes, labels, num_classes):
     """Mean code of each class; NaN rows for classes without examples."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: loop over c in range(num_classes) and use codes[labels == c].mean(0), or index_add_ and counts')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('class_centroids')")
 # %%
 check("class_centroids", class_centroids)

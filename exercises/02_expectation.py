@@ -18,13 +18,17 @@
 # You can also check the whole notebook from a terminal:
 # `genlearn check exercises/02_expectation.ipynb` (add an exercise name to check
 # just one). Use torch operations throughout; all inputs are float64 tensors.
+#
+# Stuck? `hint("trapezoid_rule")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/02_expectation.ipynb trapezoid_rule --hint`.
 
 # %%
 import math
 
 import torch
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the trapezoid rule
@@ -37,9 +41,7 @@ from genlearn.checks import check
 # %%
 def trapezoid_rule(f, pdf, grid):
     """Trapezoid estimate of E_p[f(x)] on the points `grid`."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: g = f(grid) * pdf(grid); widths = torch.diff(grid); average neighbouring g values')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('trapezoid_rule')")
 # %%
 check("trapezoid_rule", trapezoid_rule)
 
@@ -53,9 +55,7 @@ check("trapezoid_rule", trapezoid_rule)
 # %%
 def monte_carlo_estimate(f, sample, n):
     """(mean of f(x_i), std(f(x_i)) / sqrt(n)) with x_i = sample(n)."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: values = f(sample(n)); use values.mean() and values.std() / math.sqrt(n)')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('monte_carlo_estimate')")
 # %%
 check("monte_carlo_estimate", monte_carlo_estimate)
 
@@ -70,9 +70,7 @@ check("monte_carlo_estimate", monte_carlo_estimate)
 # %%
 def importance_estimate(f, log_p, log_q, sample_q, n):
     """(estimate, standard error) of E_p[f] using n draws from q."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: x = sample_q(n); w = torch.exp(log_p(x) - log_q(x)); then as in exercise 2 with f(x) * w')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('importance_estimate')")
 # %%
 check("importance_estimate", importance_estimate)
 
@@ -86,9 +84,7 @@ check("importance_estimate", importance_estimate)
 # %%
 def loglog_slope(ns, errors):
     """Least-squares slope of log(errors) against log(ns)."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: with u = log ns and v = log errors, slope = sum((u - mean u)(v - mean v)) / sum((u - mean u)^2)')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('loglog_slope')")
 # %%
 check("loglog_slope", loglog_slope)
 

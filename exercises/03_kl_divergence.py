@@ -14,13 +14,17 @@
 # Four functions, each followed by a check cell that prints `PASS`, `TODO` or
 # `FAIL` with a hint. From a terminal: `genlearn check exercises/03_kl_divergence.ipynb`.
 # Use torch operations so that your functions work elementwise and keep gradients.
+#
+# Stuck? `hint("kl_discrete")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/03_kl_divergence.ipynb kl_discrete --hint`.
 
 # %%
 import math
 
 import torch
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: KL between discrete distributions
@@ -32,9 +36,7 @@ from genlearn.checks import check
 # %%
 def kl_discrete(p, q):
     """KL(p || q) for two probability vectors."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: torch.where(p > 0, p * torch.log(p / q), torch.zeros_like(p)).sum()')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('kl_discrete')")
 # %%
 check("kl_discrete", kl_discrete)
 
@@ -47,9 +49,7 @@ check("kl_discrete", kl_discrete)
 # %%
 def kl_closed_form(mu, sigma):
     """Elementwise KL(N(mu, sigma^2) || N(0, 1))."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: -torch.log(sigma) + (sigma**2 + mu**2) / 2 - 0.5')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('kl_closed_form')")
 # %%
 check("kl_closed_form", kl_closed_form)
 
@@ -63,9 +63,7 @@ check("kl_closed_form", kl_closed_form)
 # %%
 def kl_logvar(mu, logvar):
     """KL(N(mu, exp(logvar)) || N(0, I)) summed over the last dimension."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: 0.5 * (logvar.exp() - (1 + logvar) + mu**2).sum(dim=-1)')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('kl_logvar')")
 # %%
 check("kl_logvar", kl_logvar)
 
@@ -80,9 +78,7 @@ check("kl_logvar", kl_logvar)
 # %%
 def kl_mc_normal(mu, sigma, n, generator):
     """Monte Carlo estimate of KL(N(mu, sigma^2) || N(0, 1)) and its standard error."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: log N(x; m, s^2) = -0.5 ((x - m)/s)^2 - log s - 0.5 log(2 pi); average the difference of the two log densities')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('kl_mc_normal')")
 # %%
 check("kl_mc_normal", kl_mc_normal)
 

@@ -14,6 +14,10 @@
 # Five functions that together make a VAE's loss and its best likelihood
 # bound. Each is followed by a check cell that prints `PASS`, `TODO` or `FAIL`
 # with a hint. From a terminal: `genlearn check exercises/04_vae.ipynb`.
+#
+# Stuck? `hint("reparameterize")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/04_vae.ipynb reparameterize --hint`.
 
 # %%
 import math
@@ -21,7 +25,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the reparameterisation trick
@@ -32,9 +36,7 @@ from genlearn.checks import check
 # %%
 def reparameterize(mu, logvar, eps):
     """z = mu + exp(logvar / 2) * eps."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: the mean is added, the standard deviation exp(0.5 * logvar) multiplies')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('reparameterize')")
 # %%
 check("reparameterize", reparameterize)
 
@@ -48,9 +50,7 @@ check("reparameterize", reparameterize)
 # %%
 def bernoulli_nll(x, logits):
     """Binary cross-entropy with logits, summed over the last dimension."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('bernoulli_nll')")
 # %%
 check("bernoulli_nll", bernoulli_nll)
 
@@ -64,9 +64,7 @@ check("bernoulli_nll", bernoulli_nll)
 # %%
 def negative_elbo(x, logits, mu, logvar):
     """Batch mean of reconstruction NLL + KL, in nats per example."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: reuse bernoulli_nll; KL = 0.5 * (exp(logvar) - 1 - logvar + mu**2).sum(-1)')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('negative_elbo')")
 # %%
 check("negative_elbo", negative_elbo)
 
@@ -82,9 +80,7 @@ check("negative_elbo", negative_elbo)
 # %%
 def iwae_from_log_weights(log_weights):
     """log-mean-exp over dim 0."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: torch.logsumexp(log_weights, dim=0) - math.log(K)')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('iwae_from_log_weights')")
 # %%
 check("iwae_from_log_weights", iwae_from_log_weights)
 
@@ -99,8 +95,6 @@ check("iwae_from_log_weights", iwae_from_log_weights)
 # %%
 def free_bits_kl(kl_per_dim, lam):
     """Sum over latents of max(lam, batch-mean KL of the latent)."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: kl_per_dim.mean(0).clamp(min=lam).sum()')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('free_bits_kl')")
 # %%
 check("free_bits_kl", free_bits_kl)

@@ -17,13 +17,17 @@
 # tells you how healthy a codebook is. Each is followed by a check cell that
 # prints `PASS`, `TODO` or `FAIL` with a hint. From a terminal:
 # `genlearn check exercises/05_vqvae.ipynb`.
+#
+# Stuck? `hint("nearest_code")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/05_vqvae.ipynb nearest_code --hint`.
 
 # %%
 import math
 
 import torch
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the nearest code
@@ -36,9 +40,7 @@ from genlearn.checks import check
 # %%
 def nearest_code(z, codebook):
     """argmin_k ||z_n - e_k||^2 for every row n."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: broadcast z[:, None, :] against codebook[None, :, :] to get all (N, K) squared distances, then argmin over the codes')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('nearest_code')")
 # %%
 check("nearest_code", nearest_code)
 
@@ -53,9 +55,7 @@ check("nearest_code", nearest_code)
 # %%
 def straight_through(z, e):
     """Value e, gradient of z."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: add z to a detached difference, so the value is e but autograd only sees z')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('straight_through')")
 # %%
 check("straight_through", straight_through)
 
@@ -73,9 +73,7 @@ check("straight_through", straight_through)
 # %%
 def vq_losses(z, e, beta):
     """(||sg(z) - e||^2, beta ||z - sg(e)||^2), summed per example, mean over the batch."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: square the difference, sum everything, divide by the batch size; detach z in one term and e in the other')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('vq_losses')")
 # %%
 check("vq_losses", vq_losses)
 
@@ -91,9 +89,7 @@ check("vq_losses", vq_losses)
 # %%
 def code_perplexity(indices, num_codes):
     """exp(entropy) of the code-usage distribution."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: torch.bincount(indices.flatten(), minlength=num_codes) counts each code; drop zero shares before the log')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('code_perplexity')")
 # %%
 check("code_perplexity", code_perplexity)
 

@@ -20,12 +20,16 @@
 # Conventions: every loss is a batch **mean** of per-example values; logits are
 # raw scores (before the sigmoid or softmax). The three discriminator classes
 # are 0 = real, 1 = reconstructed, 2 = generated.
+#
+# Stuck? `hint("best_guess")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/06_vaegan.ipynb best_guess --hint`.
 
 # %%
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the best guess under squared error
@@ -37,9 +41,7 @@ from genlearn.checks import check
 # %%
 def best_guess(candidates, probs):
     """The image c (C, H, W) minimising the expected squared error."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: set the gradient 2 sum_k p_k (c - x_k) to zero: a weighted average')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('best_guess')")
 # %%
 check("best_guess", best_guess)
 
@@ -54,9 +56,7 @@ check("best_guess", best_guess)
 # %%
 def feature_similarity(f_real, f_rec, sigma):
     """Batch mean of the squared feature distance (summed over units) over 2 sigma^2."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: (f_real - f_rec).pow(2).sum(1).mean() / (2 * sigma**2)')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('feature_similarity')")
 # %%
 check("feature_similarity", feature_similarity)
 
@@ -73,9 +73,7 @@ check("feature_similarity", feature_similarity)
 # %%
 def discriminator_loss(real, rec, gen):
     """-[log D(x) + log(1 - D(x_rec)) + log(1 - D(x_gen))], batch mean."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: F.binary_cross_entropy_with_logits with target 1 for real, 0 for the fakes')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('discriminator_loss')")
 # %%
 check("discriminator_loss", discriminator_loss)
 
@@ -96,9 +94,7 @@ check("discriminator_loss", discriminator_loss)
 # %%
 def generator_loss(rec, gen, form="non_saturating"):
     """The decoder's adversarial term from the fakes' logits, batch mean."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: -log sigmoid(l) = softplus(-l) and log(1 - sigmoid(l)) = -softplus(l)')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('generator_loss')")
 # %%
 check("generator_loss", generator_loss)
 
@@ -113,8 +109,6 @@ check("generator_loss", generator_loss)
 # %%
 def three_class_discriminator_loss(logits_real, logits_rec, logits_gen):
     """CE(real -> 0) + CE(rec -> 1) + CE(gen -> 2), each a batch mean."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: F.cross_entropy(logits, torch.full((N,), k)) for each set and its class k')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('three_class_discriminator_loss')")
 # %%
 check("three_class_discriminator_loss", three_class_discriminator_loss)

@@ -14,13 +14,17 @@
 # The capstone compares models with three yardsticks; here you build them.
 # Each function is followed by a check cell that prints `PASS`, `TODO` or
 # `FAIL` with a hint. From a terminal: `genlearn check exercises/07_capstone.ipynb`.
+#
+# Stuck? `hint("frechet_gaussians")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/07_capstone.ipynb frechet_gaussians --hint`.
 
 # %%
 import math
 
 import torch
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the Frechet distance between two Gaussians
@@ -34,9 +38,7 @@ from genlearn.checks import check
 # %%
 def frechet_gaussians(m1, s1, m2, s2):
     """Frechet distance between N(m1, s1) and N(m2, s2)."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: eig = torch.linalg.eigvals(s1 @ s2).real.clamp(min=0); the trace term uses eig.sqrt().sum()')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('frechet_gaussians')")
 # %%
 check("frechet_gaussians", frechet_gaussians)
 
@@ -51,9 +53,7 @@ check("frechet_gaussians", frechet_gaussians)
 # %%
 def image_sharpness(images):
     """Mean image-gradient magnitude per image."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: dx = images[..., :-1, 1:] - images[..., :-1, :-1]; dy likewise along rows; then .flatten(1).mean(1)')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('image_sharpness')")
 # %%
 check("image_sharpness", image_sharpness)
 
@@ -67,9 +67,7 @@ check("image_sharpness", image_sharpness)
 # %%
 def bits_per_dim(nats, n_dims):
     """nats per example -> bits per dimension."""
-    raise NotImplementedError('Your turn: replace this line with your code. Hint: nats / (dims * math.log(2))')
-
-
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('bits_per_dim')")
 # %%
 check("bits_per_dim", bits_per_dim)
 

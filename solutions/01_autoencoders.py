@@ -13,11 +13,15 @@
 #
 # Four functions, each followed by a check cell that prints `PASS`, `TODO` or
 # `FAIL` with a hint. From a terminal: `genlearn check exercises/01_autoencoders.ipynb`.
+#
+# Stuck? `hint("squared_error")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/01_autoencoders.ipynb squared_error --hint`.
 
 # %%
 import torch
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: squared reconstruction error in the course's units
@@ -32,13 +36,11 @@ from genlearn.checks import check
 # %%
 def squared_error(x_hat, x):
     """Per-example sum of squared errors, shape (N,)."""
-    ### BEGIN SOLUTION
+    # BEGIN SOLUTION
     if x_hat.shape != x.shape:
         raise ValueError(f"x_hat and x must have the same shape, got {tuple(x_hat.shape)} and {tuple(x.shape)}")
     return ((x_hat - x) ** 2).flatten(1).sum(1)
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("squared_error", squared_error)
 
@@ -53,14 +55,12 @@ check("squared_error", squared_error)
 # %%
 def pca_reconstruct(x, k):
     """Reconstruct x from its projection on the top-k principal components."""
-    ### BEGIN SOLUTION (hint: mean = x.mean(0); _, _, vt = torch.linalg.svd(x - mean, full_matrices=False); use vt[:k])
+    # BEGIN SOLUTION
     mean = x.mean(0)
     _, _, vt = torch.linalg.svd(x - mean, full_matrices=False)
     v = vt[:k]
     return (x - mean) @ v.T @ v + mean
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("pca_reconstruct", pca_reconstruct)
 
@@ -82,7 +82,7 @@ check("pca_reconstruct", pca_reconstruct)
 # %%
 def interpolate(z0, z1, steps, method="linear"):
     """steps codes from z0 (t = 0) to z1 (t = 1) along a line or a great circle."""
-    ### BEGIN SOLUTION (hint: t = torch.linspace(0, 1, steps, dtype=z0.dtype)[:, None]; (1 - t) * z0 + t * z1)
+    # BEGIN SOLUTION
     t = torch.linspace(0, 1, steps, dtype=z0.dtype)[:, None]
     if method == "linear":
         return (1 - t) * z0 + t * z1
@@ -91,9 +91,7 @@ def interpolate(z0, z1, steps, method="linear"):
         omega = torch.arccos(cos)
         return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
     raise ValueError(f"method must be 'linear' or 'slerp', got {method!r}")
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("interpolate", interpolate)
 
@@ -107,15 +105,13 @@ check("interpolate", interpolate)
 # %%
 def class_centroids(codes, labels, num_classes):
     """Mean code of each class; NaN rows for classes without examples."""
-    ### BEGIN SOLUTION (hint: loop over c in range(num_classes) and use codes[labels == c].mean(0), or index_add_ and counts)
+    # BEGIN SOLUTION
     out = torch.full((num_classes, codes.shape[1]), float("nan"), dtype=codes.dtype)
     for c in range(num_classes):
         members = codes[labels == c]
         if len(members):
             out[c] = members.mean(0)
     return out
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("class_centroids", class_centroids)

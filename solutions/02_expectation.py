@@ -18,13 +18,17 @@
 # You can also check the whole notebook from a terminal:
 # `genlearn check exercises/02_expectation.ipynb` (add an exercise name to check
 # just one). Use torch operations throughout; all inputs are float64 tensors.
+#
+# Stuck? `hint("trapezoid_rule")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/02_expectation.ipynb trapezoid_rule --hint`.
 
 # %%
 import math
 
 import torch
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the trapezoid rule
@@ -37,13 +41,11 @@ from genlearn.checks import check
 # %%
 def trapezoid_rule(f, pdf, grid):
     """Trapezoid estimate of E_p[f(x)] on the points `grid`."""
-    ### BEGIN SOLUTION (hint: g = f(grid) * pdf(grid); widths = torch.diff(grid); average neighbouring g values)
+    # BEGIN SOLUTION
     g = f(grid) * pdf(grid)
     widths = torch.diff(grid)
     return ((g[:-1] + g[1:]) / 2 * widths).sum()
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("trapezoid_rule", trapezoid_rule)
 
@@ -57,12 +59,10 @@ check("trapezoid_rule", trapezoid_rule)
 # %%
 def monte_carlo_estimate(f, sample, n):
     """(mean of f(x_i), std(f(x_i)) / sqrt(n)) with x_i = sample(n)."""
-    ### BEGIN SOLUTION (hint: values = f(sample(n)); use values.mean() and values.std() / math.sqrt(n))
+    # BEGIN SOLUTION
     values = f(sample(n))
     return values.mean(), values.std() / math.sqrt(n)
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("monte_carlo_estimate", monte_carlo_estimate)
 
@@ -77,13 +77,11 @@ check("monte_carlo_estimate", monte_carlo_estimate)
 # %%
 def importance_estimate(f, log_p, log_q, sample_q, n):
     """(estimate, standard error) of E_p[f] using n draws from q."""
-    ### BEGIN SOLUTION (hint: x = sample_q(n); w = torch.exp(log_p(x) - log_q(x)); then as in exercise 2 with f(x) * w)
+    # BEGIN SOLUTION
     x = sample_q(n)
     values = f(x) * torch.exp(log_p(x) - log_q(x))
     return values.mean(), values.std() / math.sqrt(n)
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("importance_estimate", importance_estimate)
 
@@ -97,13 +95,11 @@ check("importance_estimate", importance_estimate)
 # %%
 def loglog_slope(ns, errors):
     """Least-squares slope of log(errors) against log(ns)."""
-    ### BEGIN SOLUTION (hint: with u = log ns and v = log errors, slope = sum((u - mean u)(v - mean v)) / sum((u - mean u)^2))
+    # BEGIN SOLUTION
     u, v = torch.log(ns), torch.log(errors)
     u = u - u.mean()
     return (u * (v - v.mean())).sum() / (u**2).sum()
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("loglog_slope", loglog_slope)
 

@@ -14,13 +14,17 @@
 # Four functions, each followed by a check cell that prints `PASS`, `TODO` or
 # `FAIL` with a hint. From a terminal: `genlearn check exercises/03_kl_divergence.ipynb`.
 # Use torch operations so that your functions work elementwise and keep gradients.
+#
+# Stuck? `hint("kl_discrete")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/03_kl_divergence.ipynb kl_discrete --hint`.
 
 # %%
 import math
 
 import torch
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: KL between discrete distributions
@@ -32,11 +36,9 @@ from genlearn.checks import check
 # %%
 def kl_discrete(p, q):
     """KL(p || q) for two probability vectors."""
-    ### BEGIN SOLUTION (hint: torch.where(p > 0, p * torch.log(p / q), torch.zeros_like(p)).sum())
+    # BEGIN SOLUTION
     return torch.where(p > 0, p * torch.log(p / q), torch.zeros_like(p)).sum()
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("kl_discrete", kl_discrete)
 
@@ -49,11 +51,9 @@ check("kl_discrete", kl_discrete)
 # %%
 def kl_closed_form(mu, sigma):
     """Elementwise KL(N(mu, sigma^2) || N(0, 1))."""
-    ### BEGIN SOLUTION (hint: -torch.log(sigma) + (sigma**2 + mu**2) / 2 - 0.5)
+    # BEGIN SOLUTION
     return -torch.log(sigma) + (sigma**2 + mu**2) / 2 - 0.5
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("kl_closed_form", kl_closed_form)
 
@@ -67,11 +67,9 @@ check("kl_closed_form", kl_closed_form)
 # %%
 def kl_logvar(mu, logvar):
     """KL(N(mu, exp(logvar)) || N(0, I)) summed over the last dimension."""
-    ### BEGIN SOLUTION (hint: 0.5 * (logvar.exp() - (1 + logvar) + mu**2).sum(dim=-1))
+    # BEGIN SOLUTION
     return 0.5 * (logvar.exp() - (1 + logvar) + mu**2).sum(dim=-1)
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("kl_logvar", kl_logvar)
 
@@ -86,15 +84,13 @@ check("kl_logvar", kl_logvar)
 # %%
 def kl_mc_normal(mu, sigma, n, generator):
     """Monte Carlo estimate of KL(N(mu, sigma^2) || N(0, 1)) and its standard error."""
-    ### BEGIN SOLUTION (hint: log N(x; m, s^2) = -0.5 ((x - m)/s)^2 - log s - 0.5 log(2 pi); average the difference of the two log densities)
+    # BEGIN SOLUTION
     x = mu + sigma * torch.randn(n, generator=generator, dtype=torch.float64)
     log_p = -0.5 * ((x - mu) / sigma) ** 2 - math.log(sigma) - 0.5 * math.log(2 * math.pi)
     log_q = -0.5 * x**2 - 0.5 * math.log(2 * math.pi)
     ratio = log_p - log_q
     return ratio.mean(), ratio.std() / math.sqrt(n)
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("kl_mc_normal", kl_mc_normal)
 

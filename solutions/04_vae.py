@@ -14,6 +14,10 @@
 # Five functions that together make a VAE's loss and its best likelihood
 # bound. Each is followed by a check cell that prints `PASS`, `TODO` or `FAIL`
 # with a hint. From a terminal: `genlearn check exercises/04_vae.ipynb`.
+#
+# Stuck? `hint("reparameterize")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/04_vae.ipynb reparameterize --hint`.
 
 # %%
 import math
@@ -21,7 +25,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the reparameterisation trick
@@ -32,11 +36,9 @@ from genlearn.checks import check
 # %%
 def reparameterize(mu, logvar, eps):
     """z = mu + exp(logvar / 2) * eps."""
-    ### BEGIN SOLUTION (hint: the mean is added, the standard deviation exp(0.5 * logvar) multiplies)
+    # BEGIN SOLUTION
     return mu + torch.exp(0.5 * logvar) * eps
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("reparameterize", reparameterize)
 
@@ -50,11 +52,9 @@ check("reparameterize", reparameterize)
 # %%
 def bernoulli_nll(x, logits):
     """Binary cross-entropy with logits, summed over the last dimension."""
-    ### BEGIN SOLUTION (hint: F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1))
+    # BEGIN SOLUTION
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("bernoulli_nll", bernoulli_nll)
 
@@ -68,12 +68,10 @@ check("bernoulli_nll", bernoulli_nll)
 # %%
 def negative_elbo(x, logits, mu, logvar):
     """Batch mean of reconstruction NLL + KL, in nats per example."""
-    ### BEGIN SOLUTION (hint: reuse bernoulli_nll; KL = 0.5 * (exp(logvar) - 1 - logvar + mu**2).sum(-1))
+    # BEGIN SOLUTION
     kl = 0.5 * (logvar.exp() - 1 - logvar + mu**2).sum(-1)
     return (bernoulli_nll(x, logits) + kl).mean()
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("negative_elbo", negative_elbo)
 
@@ -89,11 +87,9 @@ check("negative_elbo", negative_elbo)
 # %%
 def iwae_from_log_weights(log_weights):
     """log-mean-exp over dim 0."""
-    ### BEGIN SOLUTION (hint: torch.logsumexp(log_weights, dim=0) - math.log(K))
+    # BEGIN SOLUTION
     return torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("iwae_from_log_weights", iwae_from_log_weights)
 
@@ -108,10 +104,8 @@ check("iwae_from_log_weights", iwae_from_log_weights)
 # %%
 def free_bits_kl(kl_per_dim, lam):
     """Sum over latents of max(lam, batch-mean KL of the latent)."""
-    ### BEGIN SOLUTION (hint: kl_per_dim.mean(0).clamp(min=lam).sum())
+    # BEGIN SOLUTION
     return kl_per_dim.mean(0).clamp(min=lam).sum()
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("free_bits_kl", free_bits_kl)

@@ -17,13 +17,17 @@
 # tells you how healthy a codebook is. Each is followed by a check cell that
 # prints `PASS`, `TODO` or `FAIL` with a hint. From a terminal:
 # `genlearn check exercises/05_vqvae.ipynb`.
+#
+# Stuck? `hint("nearest_code")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/05_vqvae.ipynb nearest_code --hint`.
 
 # %%
 import math
 
 import torch
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the nearest code
@@ -36,12 +40,10 @@ from genlearn.checks import check
 # %%
 def nearest_code(z, codebook):
     """argmin_k ||z_n - e_k||^2 for every row n."""
-    ### BEGIN SOLUTION (hint: broadcast z[:, None, :] against codebook[None, :, :] to get all (N, K) squared distances, then argmin over the codes)
+    # BEGIN SOLUTION
     distances = ((z[:, None, :] - codebook[None, :, :]) ** 2).sum(-1)
     return distances.argmin(dim=1)
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("nearest_code", nearest_code)
 
@@ -56,11 +58,9 @@ check("nearest_code", nearest_code)
 # %%
 def straight_through(z, e):
     """Value e, gradient of z."""
-    ### BEGIN SOLUTION (hint: add z to a detached difference, so the value is e but autograd only sees z)
+    # BEGIN SOLUTION
     return z + (e - z).detach()
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("straight_through", straight_through)
 
@@ -78,14 +78,12 @@ check("straight_through", straight_through)
 # %%
 def vq_losses(z, e, beta):
     """(||sg(z) - e||^2, beta ||z - sg(e)||^2), summed per example, mean over the batch."""
-    ### BEGIN SOLUTION (hint: square the difference, sum everything, divide by the batch size; detach z in one term and e in the other)
+    # BEGIN SOLUTION
     batch = z.shape[0]
     codebook_loss = ((z.detach() - e) ** 2).sum() / batch
     commitment_loss = beta * ((z - e.detach()) ** 2).sum() / batch
     return codebook_loss, commitment_loss
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("vq_losses", vq_losses)
 
@@ -101,14 +99,12 @@ check("vq_losses", vq_losses)
 # %%
 def code_perplexity(indices, num_codes):
     """exp(entropy) of the code-usage distribution."""
-    ### BEGIN SOLUTION (hint: torch.bincount(indices.flatten(), minlength=num_codes) counts each code; drop zero shares before the log)
+    # BEGIN SOLUTION
     counts = torch.bincount(indices.flatten(), minlength=num_codes).double()
     p = counts / counts.sum()
     p = p[p > 0]
     return math.exp(-float((p * p.log()).sum()))
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("code_perplexity", code_perplexity)
 

@@ -20,12 +20,16 @@
 # Conventions: every loss is a batch **mean** of per-example values; logits are
 # raw scores (before the sigmoid or softmax). The three discriminator classes
 # are 0 = real, 1 = reconstructed, 2 = generated.
+#
+# Stuck? `hint("best_guess")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/06_vaegan.ipynb best_guess --hint`.
 
 # %%
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the best guess under squared error
@@ -37,11 +41,9 @@ from genlearn.checks import check
 # %%
 def best_guess(candidates, probs):
     """The image c (C, H, W) minimising the expected squared error."""
-    ### BEGIN SOLUTION (hint: set the gradient 2 sum_k p_k (c - x_k) to zero: a weighted average)
+    # BEGIN SOLUTION
     return (probs.reshape(-1, *[1] * (candidates.ndim - 1)) * candidates).sum(0)
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("best_guess", best_guess)
 
@@ -56,11 +58,9 @@ check("best_guess", best_guess)
 # %%
 def feature_similarity(f_real, f_rec, sigma):
     """Batch mean of the squared feature distance (summed over units) over 2 sigma^2."""
-    ### BEGIN SOLUTION (hint: (f_real - f_rec).pow(2).sum(1).mean() / (2 * sigma**2))
+    # BEGIN SOLUTION
     return (f_real - f_rec).pow(2).sum(1).mean() / (2 * sigma**2)
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("feature_similarity", feature_similarity)
 
@@ -77,12 +77,10 @@ check("feature_similarity", feature_similarity)
 # %%
 def discriminator_loss(real, rec, gen):
     """-[log D(x) + log(1 - D(x_rec)) + log(1 - D(x_gen))], batch mean."""
-    ### BEGIN SOLUTION (hint: F.binary_cross_entropy_with_logits with target 1 for real, 0 for the fakes)
+    # BEGIN SOLUTION
     bce = F.binary_cross_entropy_with_logits
     return bce(real, torch.ones_like(real)) + bce(rec, torch.zeros_like(rec)) + bce(gen, torch.zeros_like(gen))
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("discriminator_loss", discriminator_loss)
 
@@ -103,15 +101,13 @@ check("discriminator_loss", discriminator_loss)
 # %%
 def generator_loss(rec, gen, form="non_saturating"):
     """The decoder's adversarial term from the fakes' logits, batch mean."""
-    ### BEGIN SOLUTION (hint: -log sigmoid(l) = softplus(-l) and log(1 - sigmoid(l)) = -softplus(l))
+    # BEGIN SOLUTION
     if form == "non_saturating":
         return F.softplus(-rec).mean() + F.softplus(-gen).mean()
     if form == "saturating":
         return -F.softplus(rec).mean() - F.softplus(gen).mean()
     raise ValueError(f"form must be 'non_saturating' or 'saturating', got {form!r}")
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("generator_loss", generator_loss)
 
@@ -126,13 +122,11 @@ check("generator_loss", generator_loss)
 # %%
 def three_class_discriminator_loss(logits_real, logits_rec, logits_gen):
     """CE(real -> 0) + CE(rec -> 1) + CE(gen -> 2), each a batch mean."""
-    ### BEGIN SOLUTION (hint: F.cross_entropy(logits, torch.full((N,), k)) for each set and its class k)
+    # BEGIN SOLUTION
     total = 0.0
     for k, logits in enumerate((logits_real, logits_rec, logits_gen)):
         total = total + F.cross_entropy(logits, torch.full((len(logits),), k, dtype=torch.long))
     return total
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("three_class_discriminator_loss", three_class_discriminator_loss)

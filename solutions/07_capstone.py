@@ -14,13 +14,17 @@
 # The capstone compares models with three yardsticks; here you build them.
 # Each function is followed by a check cell that prints `PASS`, `TODO` or
 # `FAIL` with a hint. From a terminal: `genlearn check exercises/07_capstone.ipynb`.
+#
+# Stuck? `hint("frechet_gaussians")` prints a hint for that exercise, and a more
+# helpful one each time you call it again (up to three). From a terminal:
+# `genlearn check exercises/07_capstone.ipynb frechet_gaussians --hint`.
 
 # %%
 import math
 
 import torch
 
-from genlearn.checks import check
+from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the Frechet distance between two Gaussians
@@ -34,12 +38,10 @@ from genlearn.checks import check
 # %%
 def frechet_gaussians(m1, s1, m2, s2):
     """Frechet distance between N(m1, s1) and N(m2, s2)."""
-    ### BEGIN SOLUTION (hint: eig = torch.linalg.eigvals(s1 @ s2).real.clamp(min=0); the trace term uses eig.sqrt().sum())
+    # BEGIN SOLUTION
     eig = torch.linalg.eigvals(s1 @ s2).real.clamp(min=0)
     return ((m1 - m2) ** 2).sum() + torch.trace(s1) + torch.trace(s2) - 2 * eig.sqrt().sum()
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("frechet_gaussians", frechet_gaussians)
 
@@ -54,13 +56,11 @@ check("frechet_gaussians", frechet_gaussians)
 # %%
 def image_sharpness(images):
     """Mean image-gradient magnitude per image."""
-    ### BEGIN SOLUTION (hint: dx = images[..., :-1, 1:] - images[..., :-1, :-1]; dy likewise along rows; then .flatten(1).mean(1))
+    # BEGIN SOLUTION
     dx = images[..., :-1, 1:] - images[..., :-1, :-1]
     dy = images[..., 1:, :-1] - images[..., :-1, :-1]
     return (dx**2 + dy**2).sqrt().flatten(1).mean(1)
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("image_sharpness", image_sharpness)
 
@@ -74,11 +74,9 @@ check("image_sharpness", image_sharpness)
 # %%
 def bits_per_dim(nats, n_dims):
     """nats per example -> bits per dimension."""
-    ### BEGIN SOLUTION (hint: nats / (dims * math.log(2)))
+    # BEGIN SOLUTION
     return nats / (n_dims * math.log(2))
-    ### END SOLUTION
-
-
+    # END SOLUTION
 # %%
 check("bits_per_dim", bits_per_dim)
 

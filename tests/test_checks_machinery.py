@@ -140,3 +140,17 @@ def test_terminal_check_fails_on_exercises_with_friendly_report():
 def test_terminal_check_missing_notebook():
     out = _cli("exercises/nope.ipynb")
     assert out.returncode == 2 and "no notebook" in out.stderr
+
+
+def test_terminal_hint_prints_every_level():
+    out = _cli("exercises/04_vae.ipynb", "free_bits_kl", "--hint")
+    assert out.returncode == 1 and "[TODO] free_bits_kl" in out.stdout
+    from genlearn.checks import hints
+
+    for level, text in enumerate(hints("free_bits_kl"), start=1):
+        assert f"Hint {level}/" in out.stdout and text in out.stdout
+
+
+def test_terminal_hint_needs_an_exercise():
+    out = _cli("exercises/04_vae.ipynb", "--hint")
+    assert out.returncode == 2 and "--hint needs an EXERCISE" in out.stderr

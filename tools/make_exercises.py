@@ -1,14 +1,18 @@
 """Generate the student notebooks in exercises/ from the solution notebooks in solutions/.
 
-In a solution's code, the answer sits between two marker lines::
+In a solution's code, the answer sits between two marker lines (the markers
+nbgrader and otter-grader read)::
 
-    ### BEGIN SOLUTION (hint: use torch.diff(grid) for the widths)
-    ...answer...
-    ### END SOLUTION
+    def kl_logvar(mu, logvar):
+        # BEGIN SOLUTION
+        ...answer...
+        # END SOLUTION
 
-and is replaced by ``raise NotImplementedError("...hint...")`` at the same
-indentation. In a markdown cell (lines starting with ``# ``), a marked block is
-removed. Usage::
+and is replaced by ``raise NotImplementedError("Your turn ... hint('kl_logvar')")``
+at the same indentation; the id is the one the notebook's ``check("id", fn)`` call
+gives the enclosing function. The hints live with the exercise in
+``genlearn.checks``, never in the notebook. In a markdown cell (lines starting
+with ``# ``), a marked block is removed. Usage::
 
     python tools/make_exercises.py          # write exercises/*.py and *.ipynb
     python tools/make_exercises.py --check  # exit 1 if the committed ones differ
@@ -22,14 +26,41 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BEGIN = re.compile(r"^(?P<indent>\s*)(?P<md># )?### BEGIN SOLUTION(?:\s*\(hint:\s*(?P<hint>.*)\))?\s*$")
-END = re.compile(r"^\s*(# )?### END SOLUTION\s*$")
+BEGIN = re.compile(r"^(?P<indent>\s*)(?P<md># )?# BEGIN SOLUTION\s*$")
+END = re.compile(r"^\s*(# )?# END SOLUTION\s*$")
+OLD = re.compile(r"^\s*(# )?(#{2,} (BEGIN|END) SOLUTION|# (BEGIN|END) SOLUTION\S.*|# (BEGIN|END) SOLUTION\s+\S.*)$")
+DEF = re.compile(r"^(?P<indent>\s*)def (?P<name>\w+)\(")
+CHECK = re.compile(r"""check\(\s*["'](?P<id>\w+)["']\s*,\s*(?P<fn>\w+)\s*\)""")
+
+
+def _exercise_id(lines: list[str], at: int, checks: dict[str, str]) -> str | None:
+    """The exercise id of the function enclosing line ``at`` (via the notebook's check calls)."""
+    indent = len(lines[at]) - len(lines[at].lstrip())
+    for line in reversed(lines[:at]):
+        m = DEF.match(line)
+        if m and len(m.group("indent")) < indent:
+            return checks.get(m.group("name"), m.group("name"))
+    return None
+
+
+def stub(indent: str, exercise_id: str | None) -> str:
+    """The line that replaces a solution block."""
+    if exercise_id is None:
+        message = "Your turn: replace this line with your code."
+    else:
+        message = f"Your turn: replace this line with your code. Stuck? Ask for a hint: hint({exercise_id!r})"
+    return f"{indent}raise NotImplementedError({message!r})"
 
 
 def render(solution: str, source: str = "<solution>") -> str:
     """The exercise version of a solution notebook's percent-format text."""
     out: list[str] = []
     lines = solution.splitlines()
+    checks = {m.group("fn"): m.group("id") for m in CHECK.finditer(solution)}
+    for number, line in enumerate(lines, start=1):
+        if OLD.match(line):
+            raise ValueError(f"{source}:{number}: write the markers exactly `# BEGIN SOLUTION` and `# END SOLUTION` "
+                             "(hints belong to the exercise in genlearn.checks)")
     i = 0
     while i < len(lines):
         m = BEGIN.match(lines[i])
@@ -47,9 +78,7 @@ def render(solution: str, source: str = "<solution>") -> str:
         if j == len(lines):
             raise ValueError(f"{source}:{i + 1}: BEGIN SOLUTION is never closed")
         if not m.group("md"):
-            hint = m.group("hint") or "see the exercise text above"
-            message = f"Your turn: replace this line with your code. Hint: {hint}"
-            out.append(f'{m.group("indent")}raise NotImplementedError({message!r})')
+            out.append(stub(m.group("indent"), _exercise_id(lines, i, checks)))
         i = j + 1
     return "\n".join(out) + "\n"
 

@@ -65,8 +65,9 @@ IMAGE_SHARPNESS = exercise(
     hints=(
         "Sharpness is the average size of the image gradient: differences between neighbouring pixels, "
         "horizontally (dx) and vertically (dy).",
-        "Slice the last two axes so that dx and dy have the same shape: for 8x8 images both are 7x7, taken "
-        "on the top-left 7x7 block of pixels (each pixel minus its right or lower neighbour's partner).",
+        "dx is each pixel's right neighbour minus the pixel, dy its lower neighbour minus the pixel. Slice "
+        "the last two axes so that both use the same reference pixels: all but the last row and column (7x7 "
+        "for 8x8 images).",
         "The magnitude at each pixel is sqrt(dx^2 + dy^2); average it over all pixels of each image, giving "
         "shape (N,).",
     ),
