@@ -1,7 +1,7 @@
 """The ``genlearn`` command line (also ``python -m genlearn``).
 
     genlearn lessons [JUPYTER-ARGS...]          start JupyterLab on the course (what `make lab` runs)
-    genlearn check NOTEBOOK [EXERCISE]          check exercises; exit 0 only when all pass
+    genlearn check NOTEBOOK [EXERCISE] [--hint]  check exercises; exit 0 only when all pass
     genlearn train MODEL --data D --epochs N --out DIR
     genlearn sample CHECKPOINT -n 64 --out grid.png
     genlearn bench NAME [options]               run a benchmark (prints JSON on its last line)
@@ -51,16 +51,24 @@ def _cmd_lessons(args: argparse.Namespace) -> int:
 
 # --- check ----------------------------------------------------------------------------------
 def _cmd_check(args: argparse.Namespace) -> int:
-    from genlearn.checks import run_notebook
+    from genlearn.checks import hints, registry, run_notebook
 
     path = Path(args.notebook)
     if not path.exists():
         raise UsageError(f"no notebook at {path}")
+    if args.hint and not args.exercise:
+        raise UsageError("--hint needs an EXERCISE: genlearn check NOTEBOOK EXERCISE --hint")
+    if args.hint and args.exercise not in registry():
+        raise UsageError(f"no exercise called {args.exercise!r}")
     results = run_notebook(path, only=args.exercise)
     for result in results:
         print(result.line())
     passed = sum(r.passed for r in results)
     print(f"{passed} passed, {len(results) - passed} failed")
+    if args.hint:
+        levels = hints(args.exercise)
+        for level, text in enumerate(levels, start=1):
+            print(f"Hint {level}/{len(levels)}: {text}")
     return 0 if results and passed == len(results) else 1
 
 
@@ -192,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "and print a report. Exit status 0 only when every check passes.")
     check.add_argument("notebook", help="e.g. exercises/02_expectation.ipynb")
     check.add_argument("exercise", nargs="?", help="check only this exercise (default: all)")
+    check.add_argument("--hint", action="store_true", help="also print the exercise's hints, gentlest first")
     check.set_defaults(func=_cmd_check)
 
     from genlearn.zoo import DATA_HELP, MODELS
