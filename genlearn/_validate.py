@@ -16,6 +16,8 @@ def as_tensor(x: Any, name: str, dtype: torch.dtype | None = torch.float64) -> T
     """Convert ``x`` to a tensor and reject NaN. Tensors keep their dtype if ``dtype`` is None."""
     if isinstance(x, bool):
         raise ValueError(f"{name} must be a number or a tensor, got a bool")
+    if isinstance(x, complex) or (isinstance(x, Tensor) and x.is_complex()):
+        raise ValueError(f"{name} must hold real numbers, got complex values")
     if isinstance(x, Tensor):
         t = x if dtype is None or not x.dtype.is_floating_point else x.to(dtype)
         if not t.dtype.is_floating_point:
@@ -23,7 +25,7 @@ def as_tensor(x: Any, name: str, dtype: torch.dtype | None = torch.float64) -> T
     else:
         try:
             t = torch.as_tensor(x, dtype=dtype or torch.float64)
-        except (TypeError, ValueError, RuntimeError) as err:
+        except (TypeError, ValueError, RuntimeError, OverflowError) as err:
             raise ValueError(f"{name} must be a number or a tensor of numbers ({err})") from None
     if torch.isnan(t).any():
         raise ValueError(f"{name} contains NaN; expected finite numbers")
@@ -61,6 +63,8 @@ def check_grid(grid: Any, name: str = "grid") -> Tensor:
     if g.numel() < 2:
         raise ValueError(f"{name} needs at least 2 points, got {g.numel()}")
     check_finite(g, name)
+    if not torch.isfinite(torch.diff(g)).all():
+        raise ValueError(f"{name} spans more than the largest float64 (its spacing overflows to inf)")
     if not (torch.diff(g) > 0).all():
         i = int(torch.nonzero(torch.diff(g) <= 0)[0])
         raise ValueError(
@@ -95,3 +99,14 @@ def check_number(v: Any, name: str, lo: float = 0.0, strict: bool = False) -> fl
     if not ok or (v <= lo if strict else v < lo):
         raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {lo}, got {v!r}")
     return float(v)
+
+
+def check_finite_loss(value: Tensor, where: str) -> None:
+    """Raise ``FloatingPointError`` unless every entry of ``value`` (a loss or a stack of loss
+    terms) is finite: the one NaN check of the training loop, made before an optimizer step.
+    One host sync (a single ``.item()``)."""
+    total = value.detach().sum().item() if value.numel() > 1 else value.detach().item()
+    if not math.isfinite(total):
+        raise FloatingPointError(
+            f"the loss became {total} in {where}; lower the learning rate or check the data and the loss"
+        )

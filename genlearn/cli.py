@@ -2,6 +2,7 @@
 
     genlearn lessons [JUPYTER-ARGS...]          start JupyterLab on the course (what `make lab` runs)
     genlearn check NOTEBOOK [EXERCISE] [--hint]  check exercises; exit 0 only when all pass
+    genlearn grade NOTEBOOK SUBMISSIONS --out DIR  grade a class (grades.csv, feedback)
     genlearn train MODEL --data D --epochs N --out DIR
     genlearn sample CHECKPOINT -n 64 --out grid.png
     genlearn bench NAME [options]               run a benchmark (prints JSON on its last line)
@@ -13,9 +14,14 @@ Bad input gives a one-line error and a non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 class UsageError(Exception):
@@ -34,8 +40,265 @@ def course_root(start: Path | None = None) -> Path:
     raise UsageError("cannot find the course's lessons/ folder: run this inside the genlearn checkout")
 
 
+# --- argument validators --------------------------------------------------------------------
+# Every argument of lessons / train / sample / bench is checked here before any data is loaded,
+# any model trained or sampled or any server started; a bad one is a UsageError that names the
+# argument and what was expected (one line, exit status 2).
+
+EPOCHS_MAX = 10_000
+BATCH_SIZE_MAX = 65_536
+LR_MAX = 10.0
+SEED_MAX = 2**32 - 1  # numpy's seed range, used by seed_everything
+PORT_MAX = 65_535
+# `genlearn sample`: the PNG grid dominates memory: each image is drawn as a 120x120-pixel tile,
+# measured at ~575 KB of peak memory per image (1024 images: +0.56 GB; 4096: +2.35 GB).
+SAMPLE_MEMORY_BUDGET = 2 * 2**30
+GRID_BYTES_PER_IMAGE = 600_000
+BYTES_PER_PIXEL = 16  # the float32 sample, its clamped copy and the float64 tiled grid
+TRAIN_OUTPUTS = ("model.pt", "losses.png", "samples.png", "metrics.json")
+PORT_OPTIONS = ("--port", "--ServerApp.port", "--NotebookApp.port")
+DEVICES = "cpu, cuda, cuda:N or mps"
+# The benchmarks' options: whole numbers with their (min, max), flags (None) and --device.
+_COUNT, _FLAG, _DEVICE = "count", "flag", "device"
+BENCH_OPTIONS: dict[str, dict[str, tuple[int, int] | str]] = {
+    "vae-digits": {"--epochs": (1, EPOCHS_MAX), "--seed": (0, SEED_MAX), "--k": (1, 100_000),
+                   "--device": _DEVICE, "--no-progress": _FLAG},
+    "vq-speed": {"--n": (1, 1_000_000), "--d": (1, 4096), "--k": (1, 65_536), "--warmup": (0, 10_000),
+                 "--iters": (1, 100_000), "--seed": (0, SEED_MAX)},
+    "vqvae-digits": {"--epochs": (1, EPOCHS_MAX), "--prior-epochs": (1, EPOCHS_MAX), "--codes": (1, 65_536),
+                     "--restart-after": (1, 1_000_000), "--seed": (0, SEED_MAX), "--threads": (0, 1024),
+                     "--device": _DEVICE, "--no-progress": _FLAG},
+    "vaegan-digits": {"--epochs": (1, EPOCHS_MAX), "--seeds": (0, SEED_MAX), "--threads": (1, 1024),
+                      "--device": _DEVICE, "--no-progress": _FLAG},
+}
+_NARGS_PLUS = {"--seeds"}  # options that take one or more values
+VQ_SPEED_MEMORY_BUDGET = 2 * 2**30  # the (N, K) distances and the (N, D) inputs, float32
+
+
+def _whole(text: str, lo: int, hi: int, what: str = "a whole number") -> int:
+    """``text`` as an int in ``[lo, hi]``, else ArgumentTypeError saying the range."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what} from {lo} to {hi:,}, got {text!r}") from None
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"expected {what} from {lo} to {hi:,}, got {text.strip()}")
+    return value
+
+
+def bounded_int(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse ``type`` accepting whole numbers in ``[lo, hi]``."""
+
+    def parse(text: str) -> int:
+        return _whole(text, lo, hi)
+
+    parse.__name__ = f"int in [{lo}, {hi}]"
+    return parse
+
+
+def bounded_float(hi: float) -> Callable[[str], float]:
+    """An argparse ``type`` accepting finite numbers in ``(0, hi]``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number > 0 and <= {hi:g}, got {text!r}") from None
+        if not 0 < value <= hi:  # also rejects nan and inf
+            raise argparse.ArgumentTypeError(f"expected a number > 0 and <= {hi:g}, got {text}")
+        return value
+
+    parse.__name__ = f"float in (0, {hi:g}]"
+    return parse
+
+
+def _why(err: OSError) -> str:
+    return err.strerror or type(err).__name__
+
+
+def _probe_writable(folder: Path, arg: str) -> None:
+    """Create and remove a file in ``folder``: the one test of writability that cannot lie."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".genlearn-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise UsageError(f"{arg} {folder}: cannot write in this folder ({_why(err)})") from None
+
+
+def check_output_dir(path: str | os.PathLike, arg: str = "--out") -> Path:
+    """An output folder that exists (created with its parents if missing) and can be written to."""
+    folder = Path(path)
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"{arg} {folder}: exists and is not a folder; expected an output folder")
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"{arg} {folder}: cannot create this folder ({_why(err)})") from None
+    except ValueError as err:  # e.g. an embedded NUL byte
+        raise UsageError(f"{arg} {path!r}: not a usable path ({err})") from None
+    _probe_writable(folder, arg)
+    return folder
+
+
+def check_output_file(path: str | os.PathLike, arg: str = "--out", suffix: str = ".png") -> Path:
+    """An output file ending in ``suffix`` whose folder is writable (created if missing); an
+    existing file must be a regular, writable file (it is replaced)."""
+    file = Path(path)
+    if file.suffix.lower() != suffix or not file.stem:
+        raise UsageError(f"{arg} {file}: expected a {suffix} file name, e.g. grid{suffix}")
+    check_output_dir(file.parent, arg)
+    if file.exists() and (not file.is_file() or not os.access(file, os.W_OK)):
+        raise UsageError(f"{arg} {file}: exists and is not a writable file")
+    return file
+
+
+def check_train_outputs(folder: Path, arg: str = "--out") -> None:
+    """The files `genlearn train` writes into ``folder`` can be written (none is a folder)."""
+    for name in TRAIN_OUTPUTS:
+        target = folder / name
+        if target.exists() and (not target.is_file() or not os.access(target, os.W_OK)):
+            raise UsageError(f"{arg} {folder}: {name} there is not a writable file, so it cannot be written")
+
+
+def check_data_spec(spec: str, arg: str = "--data") -> str:
+    """A ``kind:DIR`` data spec names an existing folder (the rest is checked by the loader)."""
+    kind, sep, folder = spec.partition(":")
+    if sep and kind in ("mnist", "fashion"):
+        if not folder:
+            raise UsageError(f"{arg} {spec}: expected {kind}:DIR, a folder holding the IDX files")
+        if not Path(folder).expanduser().is_dir():
+            raise UsageError(f"{arg} {spec}: no folder {folder}; expected {kind}:DIR, a folder holding the IDX files")
+    return spec
+
+
+def check_checkpoint(path: str | os.PathLike, arg: str = "CHECKPOINT") -> dict[str, Any]:
+    """The header (``class``, ``config``) of a genlearn checkpoint file, read without building it."""
+    import torch
+
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"{arg}: no checkpoint at {file}" + (" (it is a folder)" if file.is_dir() else ""))
+    try:
+        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as err:  # unpickling errors come in many types
+        raise UsageError(f"{arg} {file}: not a readable checkpoint ({type(err).__name__})") from None
+    if (not isinstance(checkpoint, dict) or not str(checkpoint.get("format", "")).startswith("genlearn-checkpoint")
+            or not isinstance(checkpoint.get("config"), dict) or not isinstance(checkpoint.get("class"), str)):
+        raise UsageError(f"{arg} {file}: not a genlearn checkpoint (expected a model.pt written by `genlearn train`)")
+    return {"class": checkpoint["class"], "config": checkpoint["config"]}
+
+
+def _find_in_shape(config: Any) -> tuple[int, ...] | None:
+    """The first ``in_shape`` in a (nested) checkpoint config."""
+    if isinstance(config, dict):
+        shape = config.get("in_shape")
+        if isinstance(shape, (list, tuple)) and shape and all(isinstance(s, int) and s > 0 for s in shape):
+            return tuple(shape)
+        for value in config.values():
+            found = _find_in_shape(value)
+            if found is not None:
+                return found
+    return None
+
+
+def sample_limit(in_shape: tuple[int, ...] | None = None) -> int:
+    """The most samples `genlearn sample` draws within :data:`SAMPLE_MEMORY_BUDGET`: each costs
+    :data:`GRID_BYTES_PER_IMAGE` in the PNG grid plus :data:`BYTES_PER_PIXEL` per pixel."""
+    pixels = math.prod(in_shape) if in_shape else 0
+    return SAMPLE_MEMORY_BUDGET // (GRID_BYTES_PER_IMAGE + BYTES_PER_PIXEL * pixels)
+
+
+def check_sample_count(n: int, in_shape: tuple[int, ...] | None = None, arg: str = "-n") -> int:
+    """``n`` samples fit the memory budget (for images of ``in_shape``, or the smallest images)."""
+    limit = sample_limit(in_shape)
+    if n > limit:
+        of = f" of shape {in_shape}" if in_shape else ""
+        raise UsageError(f"{arg} {n}: too many samples; at most {limit:,} images{of} fit in the "
+                         f"{SAMPLE_MEMORY_BUDGET / 2**30:g} GiB memory budget of the PNG grid")
+    return n
+
+
+def check_jupyter_args(jupyter_args: list[str]) -> list[str]:
+    """Port options among the arguments passed to Jupyter are whole numbers in 1..65535."""
+    for i, token in enumerate(jupyter_args):
+        name, sep, value = token.partition("=")
+        if name not in PORT_OPTIONS:
+            continue
+        if not sep:
+            if i + 1 >= len(jupyter_args):
+                raise UsageError(f"{name}: expected a port number from 1 to {PORT_MAX}, got nothing")
+            value = jupyter_args[i + 1]
+        try:
+            _whole(value, 1, PORT_MAX, "a port number")
+        except argparse.ArgumentTypeError as err:
+            raise UsageError(f"{name}: {err}") from None
+    return jupyter_args
+
+
+def check_device(text: str, arg: str = "--device") -> str:
+    """A device name that this machine has: cpu, cuda, cuda:N or mps."""
+    import torch
+
+    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", text):
+        raise UsageError(f"{arg} {text!r}: expected a device: {DEVICES}")
+    kind, _, index = text.partition(":")
+    if kind == "cuda" and (not torch.cuda.is_available() or int(index or 0) >= torch.cuda.device_count()):
+        raise UsageError(f"{arg} {text}: this machine has no such CUDA device (found {torch.cuda.device_count()})")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise UsageError(f"{arg} mps: this machine has no Apple GPU (MPS)")
+    return text
+
+
+def check_bench_args(name: str, bench_args: list[str]) -> list[str]:
+    """The options of benchmark ``name`` are known and in range (``-h`` / ``--help`` pass)."""
+    if any(a in ("-h", "--help") for a in bench_args):
+        return bench_args
+    options = BENCH_OPTIONS[name]
+    values: dict[str, list[str]] = {}
+    i = 0
+    while i < len(bench_args):
+        option, sep, value = bench_args[i].partition("=")
+        if option not in options:
+            known = ", ".join(options)
+            raise UsageError(f"unknown option {bench_args[i]!r} for benchmark {name}; expected one of: {known}")
+        kind = options[option]
+        if kind == _FLAG:
+            if sep:
+                raise UsageError(f"{option} is a flag and takes no value, got {bench_args[i]!r}")
+            i += 1
+            continue
+        if sep:
+            got, i = [value], i + 1
+        else:
+            got, i = [], i + 1
+            while i < len(bench_args) and not bench_args[i].startswith("--") and (not got or option in _NARGS_PLUS):
+                got.append(bench_args[i])
+                i += 1
+        if not got:
+            raise UsageError(f"{option}: expected a value")
+        for text in got:
+            if kind == _DEVICE:
+                check_device(text, option)
+            else:
+                lo, hi = kind  # type: ignore[misc]
+                try:
+                    _whole(text, lo, hi)
+                except argparse.ArgumentTypeError as err:
+                    raise UsageError(f"{option}: {err}") from None
+        values[option] = got
+    if name == "vq-speed":
+        n, d, k = (int(values.get(o, [default])[0]) for o, default in (("--n", 8192), ("--d", 64), ("--k", 512)))
+        need = 4 * n * (k + 4 * d)
+        if need > VQ_SPEED_MEMORY_BUDGET:
+            raise UsageError(f"--n {n} --d {d} --k {k}: needs about {need / 2**30:.1f} GiB (4 N (K + 4 D) bytes); "
+                             f"the limit is {VQ_SPEED_MEMORY_BUDGET / 2**30:g} GiB")
+    return bench_args
+
+
 # --- lessons --------------------------------------------------------------------------------
 def _cmd_lessons(args: argparse.Namespace) -> int:
+    check_jupyter_args(args.jupyter_args)
     root = course_root()
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
            "--LabApp.default_url=/lab/tree/lessons"]
@@ -72,12 +335,43 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if results and passed == len(results) else 1
 
 
+# --- grade ----------------------------------------------------------------------------------
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from genlearn.grading import GradingError, grade
+
+    for path, what in ((args.notebook, "NOTEBOOK"), (args.submissions, "SUBMISSIONS")):
+        if not Path(path).exists():
+            raise UsageError(f"{what}: nothing at {path}")
+    if args.seed is not None and not 0 <= args.seed < 2**32:
+        raise UsageError(f"--seed must be in [0, 2**32), got {args.seed}")
+    try:
+        summary = grade(args.notebook, args.submissions, args.out, workers=args.workers, timeout=args.timeout,
+                        memory_mb=args.memory, seed=args.seed, sandbox=args.sandbox)
+    except GradingError as err:
+        raise UsageError(str(err)) from None
+    for g in summary.grades:
+        print(f"{g.student}: {g.total:g}/{g.max:g} ({g.status})")
+    n = len(summary.grades)
+    rate = 60 * n / summary.seconds if summary.seconds > 0 else 0.0
+    print(f"graded {n} submissions in {summary.seconds:.1f} s ({rate:.0f} per minute), seed {summary.seed}; "
+          f"wrote {Path(args.out) / 'grades.csv'}")
+    return 0
+
+
 # --- train / sample -------------------------------------------------------------------------
 def _cmd_train(args: argparse.Namespace) -> int:
-    from genlearn import zoo
+    from genlearn import report as reports
+    from genlearn.recipes import MODELS
 
-    report = zoo.train_and_report(args.model, args.data, args.epochs, Path(args.out), seed=args.seed,
-                                  batch_size=args.batch_size, lr=args.lr, progress=not args.quiet)
+    if args.model not in MODELS:
+        raise UsageError(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
+    check_data_spec(args.data)
+    world = os.environ.get("WORLD_SIZE", "1")
+    if world.isdigit() and int(world) > 1 and args.batch_size % int(world):
+        raise UsageError(f"--batch-size {args.batch_size}: must be divisible by the {world} processes of torchrun")
+    check_train_outputs(check_output_dir(args.out))  # last: it creates the folder
+    report = reports.train_and_report(args.model, args.data, args.epochs, Path(args.out), seed=args.seed,
+                                      batch_size=args.batch_size, lr=args.lr, progress=not args.quiet)
     if report is not None:  # None on ranks other than 0 under torchrun
         for name, path in report.files.items():
             print(f"wrote {name}: {path}")
@@ -85,9 +379,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from genlearn import zoo
+    from genlearn.report import sample_to_png
 
-    path = zoo.sample_to_png(Path(args.checkpoint), args.n, Path(args.out), seed=args.seed)
+    check_sample_count(args.n)  # before reading anything: no image is smaller than none
+    header = check_checkpoint(args.checkpoint)
+    in_shape = _find_in_shape(header["config"])
+    if in_shape is None:
+        raise UsageError(f"CHECKPOINT {args.checkpoint} holds a {header['class']}, not a model written by "
+                         "`genlearn train` (its config has no in_shape)")
+    check_sample_count(args.n, in_shape)
+    check_output_file(args.out, "--out", ".png")  # last: it creates the folder
+    path = sample_to_png(Path(args.checkpoint), args.n, Path(args.out), seed=args.seed)
     print(f"wrote {path}")
     return 0
 
@@ -99,6 +401,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     if args.name not in BENCHMARKS:
         raise UsageError(f"unknown benchmark {args.name!r}; choose one of: {', '.join(BENCHMARKS)}")
+    check_bench_args(args.name, args.bench_args)
     return bench_main([args.name, *args.bench_args])
 
 
@@ -203,7 +506,28 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--hint", action="store_true", help="also print the exercise's hints, gentlest first")
     check.set_defaults(func=_cmd_check)
 
-    from genlearn.zoo import DATA_HELP, MODELS
+    grade = sub.add_parser("grade", help="grade a folder of submissions of an exercise notebook",
+                           description="Grade every submission (SUBMISSIONS/<student>.ipynb or "
+                           "SUBMISSIONS/<student>/<any>.ipynb) against the exercises NOTEBOOK checks. Each "
+                           "runs in its own limited process; the verdicts are decided outside it. Writes "
+                           "DIR/grades.csv, DIR/feedback/<student>.txt and DIR/gradescope/<student>/results.json.")
+    grade.add_argument("notebook", help="the exercise notebook, e.g. exercises/03_kl_divergence.ipynb")
+    grade.add_argument("submissions", help="folder of submissions")
+    grade.add_argument("--out", required=True, help="output folder (created if missing)")
+    grade.add_argument("--workers", type=_positive_int, default=2, help="submissions graded at once (default 2)")
+    grade.add_argument("--timeout", type=_positive_float, default=60.0,
+                       help="wall-time (and CPU-time) limit per submission in seconds (default 60)")
+    grade.add_argument("--memory", type=_positive_int, default=2048,
+                       help="memory a submission may allocate, in MB (default 2048)")
+    grade.add_argument("--seed", type=int, default=None,
+                       help="seed of the check inputs (default: a random one, written to DIR/seed.txt)")
+    grade.add_argument("--sandbox", action="store_true",
+                       help="also run each submission under bubblewrap: read-only file system, no network, "
+                       "no view of the other submissions or of DIR")
+    grade.set_defaults(func=_cmd_grade)
+
+    from genlearn.data import DATA_HELP
+    from genlearn.recipes import MODELS
 
     train = sub.add_parser("train", help="train a model and write a checkpoint, plots and metrics",
                            description="Train one of the course's models. Writes DIR/model.pt (checkpoint), "
@@ -211,11 +535,15 @@ def build_parser() -> argparse.ArgumentParser:
                            "torchrun --nproc_per_node=N (data-parallel; rank 0 writes the files).")
     train.add_argument("model", help=f"one of: {', '.join(MODELS)}")
     train.add_argument("--data", default="digits", help=DATA_HELP)
-    train.add_argument("--epochs", type=_positive_int, default=20, help="number of epochs (default 20)")
-    train.add_argument("--out", required=True, help="output folder (created if missing)")
-    train.add_argument("--batch-size", type=_positive_int, default=100, help="global batch size (default 100)")
-    train.add_argument("--lr", type=_positive_float, default=None, help="learning rate (default: the model's)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--epochs", type=bounded_int(1, EPOCHS_MAX), default=20,
+                       help=f"number of epochs, 1 to {EPOCHS_MAX:,} (default 20)")
+    train.add_argument("--out", required=True, help="output folder (created if missing; must be writable)")
+    train.add_argument("--batch-size", type=bounded_int(1, BATCH_SIZE_MAX), default=100,
+                       help=f"global batch size, 1 to {BATCH_SIZE_MAX:,} (default 100)")
+    train.add_argument("--lr", type=bounded_float(LR_MAX), default=None,
+                       help=f"learning rate, > 0 and <= {LR_MAX:g} (default: the model's)")
+    train.add_argument("--seed", type=bounded_int(0, SEED_MAX), default=0,
+                       help=f"random seed, 0 to {SEED_MAX} (default 0)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)
 
@@ -223,9 +551,13 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Load a checkpoint written by `genlearn train` and save a grid of "
                             "samples (for an AE: decoded codes drawn from a Gaussian fitted to its codes).")
     sample.add_argument("checkpoint", help="a model.pt written by `genlearn train`")
-    sample.add_argument("-n", type=_positive_int, default=64, help="number of samples (default 64)")
-    sample.add_argument("--out", required=True, help="PNG file to write")
-    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sample.add_argument("-n", type=_positive_int, default=64,
+                        help=f"number of samples, at most {sample_limit((1, 8, 8)):,} for 8x8 images, fewer for "
+                        f"larger ones: the PNG grid's memory budget is {SAMPLE_MEMORY_BUDGET / 2**30:g} GiB "
+                        "(default 64)")
+    sample.add_argument("--out", required=True, help="PNG file to write (its folder is created if missing)")
+    sample.add_argument("--seed", type=bounded_int(0, SEED_MAX), default=0,
+                        help=f"random seed, 0 to {SEED_MAX} (default 0)")
     sample.set_defaults(func=_cmd_sample)
 
     from genlearn.bench import BENCHMARKS
@@ -285,7 +617,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (UsageError, ValueError, FileNotFoundError, NotADirectoryError) as err:
+    except (UsageError, ValueError, OSError, FloatingPointError) as err:  # OSError: files and folders
         message = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
         print(f"genlearn {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -1,10 +1,10 @@
-r"""How good is a latent-variable model? Bounds on ``log p(x)`` and latent-usage statistics.
+r"""How good is a generative model? The one home of evaluation in genlearn.
 
-Works with any model that has ``encode(x) -> (mu, logvar)`` (a diagonal Gaussian
-``q(z|x)``), ``log_px_given_z(x, z) -> (N,)`` and the prior ``p(z) = N(0, I)``:
-:class:`genlearn.models.VAE` and :class:`genlearn.models.LinearGaussian`.
+Likelihood bounds, for any *latent-Gaussian model* (``latent_posterior(x)``, ``log_px_given_z``
+and a prior object ``model.prior``; :mod:`genlearn.models.base`): VAE, LinearGaussian, and an
+AE after :meth:`~genlearn.models.AE.fit_prior`.
 
-* ELBO (one or more z per example, closed-form KL)::
+* ELBO (one or more z per example; the KL in closed form when the prior gives it)::
 
       ELBO(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z)) <= log p(x)
 
@@ -16,26 +16,49 @@ Works with any model that has ``encode(x) -> (mu, logvar)`` (a diagonal Gaussian
   ``L_K <= L_{K+1} <= log p(x)`` in expectation, and ``L_K -> log p(x)`` as
   ``K -> infinity``: with K = 1000 it is the standard estimate of the test
   log-likelihood. Computed in chunks of samples with a running ``logsumexp``.
+* The VQ-VAE's bound with its code prior (a one-hot encoder, so the ELBO has no entropy term)::
+
+      log p(x) >= log p(x | z_q(k(x))) + log p_prior(k(x))
+
 * Bits per dimension: ``nats / (D ln 2)``.
-* Active units (Burda et al.): dimension ``j`` is active if
-  ``Cov_x(E_q[z_j]) = Var_x(mu_j(x)) > 0.01``.
+
+Every bound goes through the model's likelihood, which refuses data it is not a likelihood of
+(a Bernoulli and grey pixels, :mod:`genlearn.models.likelihoods`).
+
+Also here: reconstruction error, active units (Burda et al.: dimension ``j`` is active if
+``Var_x(E_q[z_j]) > 0.01``), the KL per latent dimension, the aggregate-posterior KL, codebook
+usage and perplexity, and the trivial baselines a lesson compares against: independent pixels
+fitted to the training set and uniform codes. Sample-quality scores (Frechet distance,
+sharpness) live in :mod:`genlearn.sample_quality`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from genlearn._validate import check_count
 from genlearn.kl import kl_normal_logvar
+from genlearn.models.ae import squared_error
+from genlearn.models.base import LatentGaussianModel, check_batch, draw_normal, eval_mode, map_batches, model_device
+from genlearn.models.likelihoods import grey_levels
+from genlearn.models.vq import perplexity
+from genlearn.models.vqvae import VQVAE
 
 __all__ = [
     "LatentModel",
+    "reconstruction_error",
+    "vq_bound",
+    "CodebookStats",
+    "codebook_stats",
+    "codebook_tracker",
+    "aggregate_posterior_kl",
+    "IndependentPixels",
+    "uniform_codes_bits_per_dim",
     "elbo",
     "iwae_bound",
     "bits_per_dim",
@@ -49,36 +72,16 @@ __all__ = [
 _LOG_2PI = math.log(2 * math.pi)
 
 
-class LatentModel(Protocol):
-    """What the estimators need from a model (prior ``N(0, I)`` implied)."""
-
-    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]: ...
-
-    def log_px_given_z(self, x: Tensor, z: Tensor) -> Tensor: ...
+LatentModel = LatentGaussianModel  # the old name
 
 
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
-def _randn(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None) -> Tensor:
-    if generator is None:
-        return torch.randn(shape, device=like.device, dtype=like.dtype)
-    eps = torch.randn(shape, generator=generator, device=generator.device, dtype=like.dtype)
-    return eps.to(like.device)
-
-
-def _check_x(x: Tensor) -> Tensor:
-    if not isinstance(x, Tensor) or x.ndim < 2 or len(x) == 0:
-        raise ValueError("x must be a non-empty batch tensor of shape (N, ...) matching the model's input")
-    return x
+def _latent_model(model: Any) -> Any:
+    if not (hasattr(model, "latent_posterior") and hasattr(model, "log_px_given_z") and hasattr(model, "prior")):
+        hint = (" (a VAE-GAN trains a learned similarity, not a likelihood of pixels: compare it by sample "
+                "quality)" if type(model).__name__ == "VAEGAN" else "")
+        raise ValueError(f"{type(model).__name__} is not a latent-Gaussian model with a likelihood: the bounds need "
+                         f"latent_posterior(x), log_px_given_z(x, z) and a prior{hint}")
+    return model
 
 
 def _batches(n: int, size: int) -> Iterator[slice]:
@@ -86,26 +89,39 @@ def _batches(n: int, size: int) -> Iterator[slice]:
         yield slice(i, min(i + size, n))
 
 
+def _kl_term(model: Any, mu: Tensor, logvar: Tensor, z: Tensor | None = None) -> Tensor:
+    """``KL(q(z|x) || p(z))`` per example: closed form when the prior offers it."""
+    kl_from = getattr(model.prior, "kl_from", None)
+    if kl_from is not None:
+        return kl_from(mu, logvar)
+    log_q = -0.5 * ((z - mu).pow(2) / logvar.exp() + logvar + _LOG_2PI).sum(-1)
+    return log_q - model.prior.log_prob(z)
+
+
 def elbo(
     model: LatentModel, x: Tensor, n_samples: int = 1, *, batch_size: int = 1000,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """Per-example ELBO ``(N,)`` in nats: ``(1/S) sum_s log p(x|z_s) - KL(q(z|x) || N(0, I))``,
-    ``z_s ~ q(z|x)``, with ``S = n_samples`` and the KL in closed form. Not differentiated."""
-    x = _check_x(x)
+    """Per-example ELBO ``(N,)`` in nats: ``(1/S) sum_s log p(x|z_s) - KL(q(z|x) || p(z))``,
+    ``z_s ~ q(z|x)``, with ``S = n_samples`` and the KL in closed form where the prior gives it
+    (else ``log q(z_s|x) - log p(z_s)``). Not differentiated."""
+    x = check_batch(x)
+    model = _latent_model(model)
     n_samples = check_count(n_samples, "n_samples")
     batch_size = check_count(batch_size, "batch_size")
-    device = next(iter(model.parameters())).device if isinstance(model, nn.Module) else x.device
+    device = model_device(model, x)
     out = []
-    with _eval_mode(model):
+    with eval_mode(model):
         for sl in _batches(len(x), batch_size):
             xb = x[sl].to(device)
-            mu, logvar = model.encode(xb)
+            mu, logvar = model.latent_posterior(xb)
             rec = torch.zeros(len(xb), dtype=mu.dtype, device=mu.device)
+            kl = torch.zeros(len(xb), dtype=mu.dtype, device=mu.device)
             for _ in range(n_samples):
-                z = mu + torch.exp(0.5 * logvar) * _randn(tuple(mu.shape), mu, generator)
+                z = mu + torch.exp(0.5 * logvar) * draw_normal(tuple(mu.shape), mu, generator)
                 rec = rec + model.log_px_given_z(xb, z).to(mu.dtype)
-            out.append(rec / n_samples - kl_normal_logvar(mu, logvar))
+                kl = kl + _kl_term(model, mu, logvar, z).to(mu.dtype)
+            out.append((rec - kl) / n_samples)
     return torch.cat(out).cpu()
 
 
@@ -115,33 +131,34 @@ def iwae_bound(
 ) -> Tensor:
     r"""Per-example importance-weighted bound ``L_K`` ``(N,)`` in nats (the module docstring)::
 
-        log w_k = log p(x|z_k) + log N(z_k; 0, I) - log N(z_k; mu, diag e^logvar)
+        log w_k = log p(x|z_k) + log p(z_k) - log N(z_k; mu, diag e^logvar)      (p(z): model.prior)
         L_K     = logsumexp_k(log w_k) - log K
 
     Examples are processed ``batch_size`` at a time and samples in chunks so that at most
     ``max_points`` decoder evaluations happen at once. ``-L_K`` with K = 1000 is the usual
     "test NLL" of a VAE.
     """
-    x = _check_x(x)
+    x = check_batch(x)
+    model = _latent_model(model)
     k = check_count(k, "k")
     batch_size, max_points = check_count(batch_size, "batch_size"), check_count(max_points, "max_points")
-    device = next(iter(model.parameters())).device if isinstance(model, nn.Module) else x.device
+    device = model_device(model, x)
     out = []
-    with _eval_mode(model):
+    with eval_mode(model):
         for sl in _batches(len(x), batch_size):
             xb = x[sl].to(device)
             n = len(xb)
-            mu, logvar = model.encode(xb)
+            mu, logvar = model.latent_posterior(xb)
             d = mu.shape[-1]
             std = torch.exp(0.5 * logvar)
             chunk = max(1, min(k, max_points // n))
             acc = torch.full((n,), -math.inf, dtype=mu.dtype, device=mu.device)
             for start in range(0, k, chunk):
                 c = min(chunk, k - start)
-                eps = _randn((c, n, d), mu, generator)
+                eps = draw_normal((c, n, d), mu, generator)
                 z = mu + std * eps  # (c, n, d)
                 log_q = -0.5 * (eps.pow(2) + logvar + _LOG_2PI).sum(-1)
-                log_prior = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
+                log_prior = model.prior.log_prob(z).to(mu.dtype)
                 xr = xb.unsqueeze(0).expand(c, *xb.shape).reshape(c * n, *xb.shape[1:])
                 log_lik = model.log_px_given_z(xr, z.reshape(c * n, d)).reshape(c, n).to(mu.dtype)
                 acc = torch.logaddexp(acc, torch.logsumexp(log_lik + log_prior - log_q, dim=0))
@@ -157,12 +174,13 @@ def bits_per_dim(nats: Tensor | float, n_dims: int) -> Tensor | float:
 
 
 def _posterior_params(model: LatentModel, x: Tensor, batch_size: int) -> tuple[Tensor, Tensor]:
-    x = _check_x(x)
-    device = next(iter(model.parameters())).device if isinstance(model, nn.Module) else x.device
+    x = check_batch(x)
+    model = _latent_model(model)
+    device = model_device(model, x)
     mus, logvars = [], []
-    with _eval_mode(model):
+    with eval_mode(model):
         for sl in _batches(len(x), check_count(batch_size, "batch_size")):
-            mu, logvar = model.encode(x[sl].to(device))
+            mu, logvar = model.latent_posterior(x[sl].to(device))
             mus.append(mu.cpu())
             logvars.append(logvar.cpu())
     return torch.cat(mus), torch.cat(logvars)
@@ -170,7 +188,7 @@ def _posterior_params(model: LatentModel, x: Tensor, batch_size: int) -> tuple[T
 
 def kl_per_dim(model: LatentModel, x: Tensor, batch_size: int = 1000) -> Tensor:
     """Mean over the examples of ``KL(q(z_j|x) || N(0, 1))`` for each latent dimension ``j``,
-    shape ``(latent_dim,)`` in nats (the sum is the average KL term of the ELBO)."""
+    shape ``(latent_dim,)`` in nats (the sum is the average KL term of a VAE's ELBO)."""
     mu, logvar = _posterior_params(model, x, batch_size)
     return kl_normal_logvar(mu.unsqueeze(-1), logvar.unsqueeze(-1)).mean(0)
 
@@ -224,3 +242,131 @@ def evaluate(
         kl=float(kl_per_dim(model, x).sum()),
         active_units=active_units(model, x).count,
     )
+
+
+# ----------------------------------------------------------------------------- reconstruction
+def reconstruction_error(model: Any, x: Tensor, batch_size: int = 1000) -> float:
+    """Squared error per example (sum over pixels, mean over examples) of ``model.reconstruct(x)``."""
+    x = check_batch(x)
+    recon = map_batches(model.reconstruct, model, x, batch_size)
+    return float(squared_error(recon, x.cpu().to(recon.dtype)).mean())
+
+
+# ----------------------------------------------------------------------------- VQ-VAE
+def vq_bound(model: VQVAE, x: Tensor, batch_size: int = 1000) -> Tensor:
+    """Per-example lower bound on ``log p(x)`` in nats, ``(N,)``, of a VQ-VAE with its prior
+    ``model.prior`` (uniform codes or a fitted PixelCNN): ``log p(x|z_q(k)) + log p_prior(k)``,
+    ``k`` the code map of x (module docstring). Refuses data the likelihood is not a likelihood of."""
+    if not isinstance(model, VQVAE):
+        raise ValueError(f"vq_bound needs a VQVAE, got {type(model).__name__}")
+    x = check_batch(x)
+    batch_size = check_count(batch_size, "batch_size")
+    dev = model_device(model)
+    out = []
+    with eval_mode(model):
+        for sl in _batches(len(x), batch_size):
+            xb = x[sl].to(dev)
+            k = model.encode_indices(xb)
+            out.append((model.log_px_given_codes(xb, k).double() + model.prior.log_prob(k).to(dev).double()).cpu())
+    return torch.cat(out)
+
+
+class CodebookStats(NamedTuple):
+    """Code usage over a data set: ``counts`` (K,), ``used`` (fraction of codes picked at
+    least once), ``perplexity`` (exp of the usage entropy, 1..K), ``dead`` (number of unused codes)."""
+
+    counts: Tensor
+    used: float
+    perplexity: float
+    dead: int
+
+
+def codebook_stats(model: VQVAE, x: Tensor, batch_size: int = 1000) -> CodebookStats:
+    """How the images ``x`` use the codebook (eval mode, no state change)."""
+    idx = map_batches(model.encode_indices, model, check_batch(x), batch_size).reshape(-1)
+    counts = torch.bincount(idx, minlength=model.num_codes)
+    used = int((counts > 0).sum())
+    return CodebookStats(counts, used / model.num_codes, float(perplexity(counts.double(), model.num_codes)),
+                         model.num_codes - used)
+
+
+def codebook_tracker(x: Tensor, prefix: str = "data_", model: VQVAE | None = None) -> Callable[..., None]:
+    """An ``after_epoch`` hook for :func:`genlearn.train.fit` that appends, after every epoch,
+    the codebook usage on ``x`` to ``history[prefix + "used"]`` (fraction of codes used) and
+    ``history[prefix + "perplexity"]``. Given ``model``, the untrained state is measured now
+    and becomes entry 0 (then entry ``e`` is the state after ``e`` epochs)."""
+    start = [codebook_stats(model, x)] if model is not None else []
+
+    def record(history: dict[str, list[float]], stats: CodebookStats) -> None:
+        history.setdefault(prefix + "used", []).append(stats.used)
+        history.setdefault(prefix + "perplexity", []).append(stats.perplexity)
+
+    def track(epoch: int, model: nn.Module, history: dict[str, list[float]]) -> None:
+        while start:
+            record(history, start.pop())
+        record(history, codebook_stats(model, x))
+
+    return track
+
+
+def uniform_codes_bits_per_dim(num_codes: int, code_shape: tuple[int, int], n_dims: int) -> float:
+    """What the code maps alone cost under uniform codes: ``h w log2 K / D`` bits per dimension."""
+    h, w = (check_count(s, "code_shape") for s in code_shape)
+    return h * w * math.log2(check_count(num_codes, "num_codes")) / check_count(n_dims, "n_dims")
+
+
+# ----------------------------------------------------------------------------- latent statistics
+def aggregate_posterior_kl(mu: Tensor, logvar: Tensor) -> float:
+    """``KL(N(m, S) || N(0, I))`` for the Gaussian fitted to the aggregate posterior
+    ``q(z) = mean_x q(z|x)`` of codes ``q(z|x_n) = N(mu_n, diag exp(logvar_n))``, in nats:
+    ``m = mean mu``, ``S = Cov(mu) + mean diag exp(logvar)``,
+    ``KL = (tr S + |m|^2 - d - log det S) / 2``; 0 when the pooled codes look like prior draws
+    (to second order). ``mu``, ``logvar``: ``(N, d)``, N >= 2."""
+    if not isinstance(mu, Tensor) or not isinstance(logvar, Tensor) or mu.ndim != 2 or mu.shape != logvar.shape:
+        raise ValueError("mu and logvar must be tensors of the same shape (N, d)")
+    check_count(len(mu), "number of codes", minimum=2)
+    mu, logvar = mu.detach().double().cpu(), logvar.detach().double().cpu()
+    m = mu.mean(0)
+    s = torch.cov(mu.T).reshape(len(m), len(m)) + torch.diag(logvar.exp().mean(0))
+    return float(0.5 * (s.trace() + m.pow(2).sum() - len(m) - torch.linalg.slogdet(s)[1]))
+
+
+# ----------------------------------------------------------------------------- baselines
+class IndependentPixels:
+    """The trivial baseline: every pixel independent, a categorical over the data's grey levels
+    (a Bernoulli for binary data) fitted to the training set by counting, with add-``alpha``
+    smoothing::
+
+        p_i(v) = (count_i(v) + alpha) / (N + alpha L),   log p(x) = sum_i log p_i(x_i)
+
+    A model worth its parameters beats it in bits per dimension."""
+
+    def __init__(self, x_train: Tensor, levels: int | None = None, alpha: float = 1.0) -> None:
+        x_train = check_batch(x_train, "x_train")
+        self.levels = levels or grey_levels(x_train)
+        if self.levels is None:
+            raise ValueError("x_train must take grey levels k/(L-1) in [0, 1] (binary, 17 or 256 levels); "
+                             "an independent-pixel likelihood of continuous data would be a density")
+        self.shape = tuple(x_train.shape[1:])
+        k = self._levels_of(x_train)
+        counts = torch.zeros(k.shape[1], self.levels, dtype=torch.float64)
+        counts.scatter_add_(1, k.T.contiguous(), torch.ones(k.T.shape, dtype=torch.float64))
+        self.log_p = ((counts + alpha) / (len(k) + alpha * self.levels)).log()  # (D, L)
+
+    def _levels_of(self, x: Tensor) -> Tensor:
+        k = x.detach().cpu().double().flatten(1) * (self.levels - 1)
+        if not bool(((k - k.round()).abs() <= 1e-4).all()) or float(k.min()) < 0 or float(k.max()) > self.levels - 1:
+            raise ValueError(f"x must take the {self.levels} grey levels k/{self.levels - 1} of the fitted baseline")
+        return k.round().long()
+
+    def log_prob(self, x: Tensor) -> Tensor:
+        """``log p(x)`` per example, ``(N,)`` nats."""
+        x = check_batch(x)
+        if tuple(x.shape[1:]) != self.shape:
+            raise ValueError(f"x must have shape (N, {', '.join(map(str, self.shape))}), got {tuple(x.shape)}")
+        k = self._levels_of(x)
+        return self.log_p.gather(1, k.T).sum(0)
+
+    def bits_per_dim(self, x: Tensor) -> float:
+        """Mean ``-log2 p(x) / D`` over the examples."""
+        return float(bits_per_dim(-self.log_prob(x).mean(), math.prod(self.shape)))

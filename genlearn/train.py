@@ -7,10 +7,19 @@ progress bar, a per-epoch history and hooks::
         before_epoch hooks (e.g. a KL warm-up setting model.beta)
         perm = randperm(N, generator)                # reshuffled each epoch
         for each batch b of perm:
-            terms = loss_fn(model, *batch)           # e.g. VAELoss(loss, recon, kl)
-            terms.loss.backward(); optimizer.step()
+            terms = step(model, batch, ctx)          # default: gradient_step, below
         history[name].append(mean over examples of each term)
         after_epoch hooks (return True to stop)
+
+The default step, :func:`gradient_step`, is the textbook one::
+
+    terms = loss_fn(model, *batch)                   # e.g. VAELoss(loss, recon, kl)
+    ctx.check_finite(terms.loss)                     # stop *before* a NaN reaches the weights
+    optimizer.zero_grad(); terms.loss.backward(); optimizer.step()
+
+A model with its own update passes ``step=`` (the VAE-GAN's per-network ``autograd.grad``
+routing and three optimizers, :func:`genlearn.recipes.fit_vaegan`); seeding, the NaN check,
+progress, hooks, validation and data-parallel training stay the loop's, implemented once.
 
 Data stay on the device as tensors and are indexed with a permutation (no
 ``DataLoader``), so the trainer adds almost nothing to a bare loop. The permutation of
@@ -24,19 +33,15 @@ each process takes every P-th index of the epoch's permutation and ``batch_size 
 examples of each global batch, DDP averages the gradients, and only rank 0 shows the
 progress bar. A step then equals a single-process step on the same global batch.
 
-:func:`save` / :func:`load` store the state dict with a JSON-able config and the model
-class, read back with ``torch.load(..., weights_only=True)``.
+Checkpoints (:func:`save`, :func:`load`) live in :mod:`genlearn.checkpoint`; they are
+re-exported here.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
-import math
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -46,10 +51,12 @@ from torch.utils.data import TensorDataset
 from tqdm.auto import tqdm
 
 from genlearn import distributed
-from genlearn._validate import check_count
+from genlearn._validate import check_count, check_finite_loss
+from genlearn.checkpoint import load, save
+from genlearn.models.base import eval_mode
 from genlearn.runtime import device as default_device
 
-__all__ = ["fit", "History", "Hook", "save", "load", "loss_terms"]
+__all__ = ["fit", "History", "Hook", "Step", "StepContext", "gradient_step", "save", "load", "loss_terms"]
 
 History = dict[str, list[float]]
 Hook = Callable[[int, nn.Module, History], Any]
@@ -100,6 +107,59 @@ def loss_terms(out: Any) -> tuple[list[str], list[Tensor]]:
     return names, values
 
 
+@dataclass
+class StepContext:
+    """What a step function gets besides the model and the batch: the optimizer (or whatever
+    ``fit`` was given), the loss function, ``forward`` (the model, or its DDP wrapper under
+    torchrun), a noise ``generator`` seeded from fit's seed, the gradient clip, and where the
+    loop is (``epoch``, ``batch``) for :meth:`check_finite`."""
+
+    loss_fn: Callable[..., Any]
+    optimizer: Any
+    forward: Any
+    generator: torch.Generator
+    clip_grad_norm: float | None = None
+    epoch: int = 0
+    batch: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def check_finite(self, value: Tensor) -> None:
+        """Raise ``FloatingPointError`` (naming epoch and batch) unless every entry of ``value``
+        is finite; call it before any optimizer step."""
+        check_finite_loss(value, f"epoch {self.epoch}, batch {self.batch}")
+
+
+Step = Callable[[nn.Module, tuple[Tensor, ...], StepContext], Any]
+
+
+def _objective(out: Any) -> Tensor:
+    return out if isinstance(out, Tensor) else (out["loss"] if isinstance(out, dict) else out.loss)
+
+
+def gradient_step(model: nn.Module, batch: tuple[Tensor, ...], ctx: StepContext) -> Any:
+    """The default step: ``terms = loss_fn(model, *batch)``, check ``terms.loss`` is finite,
+    then ``zero_grad``, ``backward``, optional gradient clipping, ``optimizer.step()``."""
+    out = ctx.loss_fn(ctx.forward, *batch)
+    if not ctx.extra.get("terms_checked"):  # once: the loss returns named 0-dim terms with a "loss"
+        loss_terms(out)
+        ctx.extra["terms_checked"] = True
+    objective = _objective(out)
+    ctx.check_finite(objective)
+    ctx.optimizer.zero_grad(set_to_none=True)
+    objective.backward()
+    if ctx.clip_grad_norm is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), ctx.clip_grad_norm)
+    ctx.optimizer.step()
+    return out
+
+
+def _noise_generator(dev: torch.device, seed: int) -> torch.Generator:
+    try:
+        return torch.Generator(device=dev).manual_seed(seed)
+    except RuntimeError:  # a device without its own generator: draw on the CPU
+        return torch.Generator().manual_seed(seed)
+
+
 def _hooks(h: Hook | Iterable[Hook] | None, name: str) -> list[Hook]:
     if h is None:
         return []
@@ -131,7 +191,8 @@ def fit(
     *,
     batch_size: int = 100,
     lr: float = 1e-3,
-    optimizer: torch.optim.Optimizer | None = None,
+    optimizer: Any = None,
+    step: Step | None = None,
     val_data: Data | None = None,
     before_epoch: Hook | Iterable[Hook] | None = None,
     after_epoch: Hook | Iterable[Hook] | None = None,
@@ -140,8 +201,10 @@ def fit(
     shuffle: bool = True,
     clip_grad_norm: float | None = None,
     progress: bool = True,
+    desc: str | None = None,
 ) -> History:
-    """Train ``model`` by minimising ``loss_fn(model, *batch).loss`` with Adam (or ``optimizer``).
+    """Train ``model`` by minimising ``loss_fn(model, *batch).loss`` with Adam (or ``optimizer``),
+    or by calling ``step(model, batch, ctx)`` for each batch (module docstring).
 
     ``train_data``: a tensor ``x`` or a tuple ``(x, y, ...)`` / ``TensorDataset``; each batch
     is passed as ``loss_fn(model, x_b, y_b, ...)``. Returns the history: for every term the
@@ -149,8 +212,9 @@ def fit(
     same with a ``val_`` prefix on ``val_data`` (in eval mode, no gradients), and
     ``history["seconds"]``, the wall time of each training epoch. Hooks are called as
     ``hook(epoch, model, history)``; an ``after_epoch`` hook that returns True stops training.
-    ``seed`` seeds the shuffling (default: drawn from the global torch RNG).
+    ``seed`` seeds the shuffling and ``ctx.generator`` (default: drawn from the global torch RNG).
     ``device`` defaults to :func:`genlearn.device`. The model is left in eval mode.
+    A non-finite loss raises ``FloatingPointError`` before the step that would spread it.
     Under torchrun, ``batch_size`` is the global batch (divisible by the number of
     processes) and ``device`` defaults to the process's own GPU or the CPU.
     """
@@ -158,6 +222,12 @@ def fit(
     batch_size = check_count(batch_size, "batch_size")
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if step is not None and not callable(step):
+        raise ValueError(f"step must be a function step(model, batch, ctx), got {type(step).__name__}")
+    if clip_grad_norm is not None:
+        clip_grad_norm = float(clip_grad_norm)
+        if not clip_grad_norm > 0:
+            raise ValueError(f"clip_grad_norm must be a number > 0, got {clip_grad_norm!r}")
     parallel = distributed.init_from_env()
     world = distributed.world_size()
     if batch_size % world:
@@ -166,9 +236,9 @@ def fit(
         dev = distributed.device() if parallel else default_device()
     else:
         dev = torch.device(device)
-    model.to(dev)
     tensors = tuple(t.to(dev) for t in _as_tensors(train_data, "train_data"))
     val = None if val_data is None else tuple(t.to(dev) for t in _as_tensors(val_data, "val_data"))
+    model.to(dev)
     if optimizer is None:
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
             raise ValueError(f"lr must be a number > 0, got {lr!r}")
@@ -180,18 +250,25 @@ def fit(
     starts, ends = _hooks(before_epoch, "before_epoch"), _hooks(after_epoch, "after_epoch")
     n = len(tensors[0])
     local_batch = batch_size // world
-    trained = _DDPView(DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)) \
-        if parallel else model
+    forward: Any = model
+    if parallel and step is None:  # DDP averages the gradients of the default step
+        forward = _DDPView(DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None))
+    elif parallel:  # a custom step averages its own gradients (distributed.average_gradients)
+        distributed.broadcast_parameters(model)
+    ctx = StepContext(loss_fn, optimizer, forward, _noise_generator(dev, int(seed) + 1 + distributed.rank()),
+                      clip_grad_norm)
+    run_step = gradient_step if step is None else step
     history: History = {}
     names: list[str] | None = None
 
     show = progress and distributed.is_main_process()
-    bar = tqdm(range(epochs), disable=not show, unit="epoch", desc=type(model).__name__)
+    bar = tqdm(range(epochs), disable=not show, unit="epoch", desc=desc or type(model).__name__)
     for epoch in bar:
         for hook in starts:
             hook(epoch, model, history)
         t0 = time.perf_counter()
         model.train()
+        ctx.epoch = epoch
         order = distributed.epoch_order(n, epoch, seed, shuffle, dev) if shuffle or parallel else None
         rows: list[Tensor] = []  # one row of loss terms per batch, summed once per epoch
         sizes: list[int] = []
@@ -201,27 +278,19 @@ def fit(
             else:
                 idx = order[i : i + local_batch]
                 batch = tuple(t.index_select(0, idx) for t in tensors)
-            out = loss_fn(trained, *batch)
+            ctx.batch = i // local_batch
+            try:
+                out = run_step(model, batch, ctx)
+            except FloatingPointError:
+                bar.close()
+                raise
             if names is None:
                 names, _ = loss_terms(out)
                 history.update({k: [] for k in names})
                 history["seconds"] = []
             values = out if isinstance(out, tuple) else (out.values() if isinstance(out, dict) else (out,))
-            objective = out if isinstance(out, Tensor) else (out["loss"] if isinstance(out, dict) else out.loss)
-            value = objective.item()
-            if not math.isfinite(value):  # stop before the step spreads NaN into the weights
-                bar.close()
-                raise FloatingPointError(
-                    f"the loss became {value} in epoch {epoch}, batch {i // local_batch}; "
-                    "lower the learning rate or check the data and the loss"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            objective.backward()
-            if clip_grad_norm is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-            optimizer.step()
             with torch.no_grad():
-                rows.append(torch.stack(tuple(values)))
+                rows.append(torch.stack([v.detach() for v in values]))
             sizes.append(len(batch[0]))
         means = _weighted_means(rows, sizes)
         if parallel and means:  # every process saw its share: average the epoch means
@@ -243,19 +312,16 @@ def fit(
 def _evaluate_loss(model: nn.Module, loss_fn: Callable[..., Any], data: tuple[Tensor, ...],
                    batch_size: int) -> dict[str, float]:
     """Mean of each loss term over ``data`` (eval mode, no gradients)."""
-    was_training = model.training
-    model.eval()
     n = len(data[0])
     rows: list[Tensor] = []
     sizes: list[int] = []
     names: list[str] = []
-    with torch.no_grad():
+    with eval_mode(model):
         for i in range(0, n, batch_size):
             batch = tuple(t[i : i + batch_size] for t in data)
             names, values = loss_terms(loss_fn(model, *batch))
             rows.append(torch.stack(values))
             sizes.append(len(batch[0]))
-    model.train(was_training)
     return dict(zip(names, _weighted_means(rows, sizes), strict=True))
 
 
@@ -274,107 +340,3 @@ def _adam(model: nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr, fused=True)
     except (RuntimeError, ValueError, TypeError):
         return torch.optim.Adam(params, lr=lr)
-
-
-# ----------------------------------------------------------------------------- checkpoints
-
-_FORMAT = "genlearn-checkpoint-1"
-
-
-def _config(model: nn.Module) -> dict[str, Any]:
-    config = getattr(model, "config", None)
-    if not isinstance(config, dict):
-        raise ValueError(
-            f"{type(model).__name__} has no `config` dict (its constructor arguments); genlearn "
-            "models have one. Save a plain module's state_dict with torch.save instead."
-        )
-    try:
-        return json.loads(json.dumps(config))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{type(model).__name__}.config must be JSON-able ({err})") from None
-
-
-def save(model: nn.Module, path: str | os.PathLike) -> Path:
-    """Write ``{format, class, module, config, state_dict}`` to ``path`` (tensors moved to CPU)."""
-    cls = type(model)
-    checkpoint = {
-        "format": _FORMAT,
-        "class": cls.__name__,
-        "module": cls.__module__,
-        "config": _config(model),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-    }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(checkpoint, path)
-    return path
-
-
-def _build(checkpoint: dict[str, Any], path: Path) -> nn.Module:
-    module_name, class_name = checkpoint["module"], checkpoint["class"]
-    if not (module_name == "genlearn" or module_name.startswith("genlearn.")):
-        raise ValueError(f"{path}: refusing to build {module_name}.{class_name}; pass model= to load into")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError):
-        raise ValueError(f"{path}: model class {module_name}.{class_name} not found") from None
-    try:
-        return cls(**checkpoint["config"])
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{path}: cannot build {class_name} from config {checkpoint['config']}: {err}") from None
-
-
-def load(
-    path: str | os.PathLike, model: nn.Module | None = None, device: torch.device | str | None = None
-) -> nn.Module:
-    """Read a checkpoint written by :func:`save` and return the model (in eval mode).
-
-    Without ``model`` the class is rebuilt from the stored config; with ``model`` the
-    weights are loaded into it after checking that its class and config match. Any
-    mismatch (class, config, parameter names or shapes) raises ``ValueError`` saying what
-    differs. ``device`` defaults to :func:`genlearn.device`.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # unpickling errors come in many types
-        raise ValueError(f"{path}: not a readable checkpoint ({type(err).__name__}: {err})") from None
-    keys = {"format", "class", "module", "config", "state_dict"}
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != _FORMAT or not keys <= set(checkpoint):
-        raise ValueError(f"{path}: not a genlearn checkpoint (expected keys {sorted(keys)})")
-    if model is None:
-        model = _build(checkpoint, path)
-    else:
-        if type(model).__name__ != checkpoint["class"]:
-            raise ValueError(f"{path} holds a {checkpoint['class']}, cannot load it into a {type(model).__name__}")
-        mine = _config(model)
-        diff = {k: (checkpoint["config"].get(k), mine.get(k))
-                for k in set(mine) | set(checkpoint["config"]) if checkpoint["config"].get(k) != mine.get(k)}
-        if diff:
-            listed = "; ".join(f"{k}: saved {a!r}, model {b!r}" for k, a, b in
-                               ((k, *v) for k, v in sorted(diff.items())))
-            raise ValueError(f"{path}: config does not match the model ({listed})")
-    _load_state(model, checkpoint["state_dict"], path)
-    model.to(torch.device(device) if device is not None else default_device())
-    model.eval()
-    return model
-
-
-def _load_state(model: nn.Module, state: dict[str, Tensor], path: Path) -> None:
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = [f"{k}: saved {tuple(state[k].shape)}, model {tuple(own[k].shape)}"
-              for k in own if k in state and state[k].shape != own[k].shape]
-    problems = []
-    if shapes:
-        problems.append("shape mismatch: " + "; ".join(shapes))
-    if missing:
-        problems.append(f"missing from checkpoint: {missing}")
-    if unexpected:
-        problems.append(f"not in model: {unexpected}")
-    if problems:
-        raise ValueError(f"{path} does not fit {type(model).__name__}: " + " | ".join(problems))
-    model.load_state_dict(state)

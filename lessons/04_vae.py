@@ -34,7 +34,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from genlearn import evaluate, expectation, seed_everything
 from genlearn.data import load_digits
 from genlearn.gradients import reparameterization_gradients, score_function_gradients
-from genlearn.metrics import digit_frechet_distance, sharpness
+from genlearn.sample_quality import digit_frechet_distance, sharpness
 from genlearn.models import AE, VAE, LinearGaussian, ae_loss, kl_warmup, vae_loss
 from genlearn.models.nets import ConvDecoder
 from genlearn.train import fit

@@ -40,18 +40,9 @@ from IPython.display import display
 import genlearn
 from genlearn import seed_everything
 from genlearn.data import load_digits
-from genlearn.models import (
-    VAE,
-    VQVAE,
-    CodePrior,
-    VectorQuantizer,
-    codebook_stats,
-    codebook_tracker,
-    fit_code_prior,
-    sample_images,
-    vae_loss,
-    vqvae_loss,
-)
+from genlearn.evaluate import codebook_stats, codebook_tracker
+from genlearn.models import VAE, VQVAE, CodePrior, VectorQuantizer, vae_loss, vqvae_loss
+from genlearn.recipes import fit_code_prior
 from genlearn.models.code_prior import code_prior_loss, uniform_codes
 from genlearn.train import fit
 from genlearn.viz import image_grid, show_reconstructions
@@ -404,7 +395,7 @@ assert bound_prior < bound_uniform < 1
 
 # %%
 gen = torch.Generator().manual_seed(0)
-from_prior = sample_images(prior, vq, 32, generator=gen)
+from_prior = vq.set_prior(prior).sample(32, generator=gen).cpu()
 from_uniform = vq.decode_indices(uniform_codes(32, vq.code_shape, K, generator=gen).to(dev)).cpu()
 fig_prior = image_grid(from_prior, ncols=16, title="codes from the PixelCNN prior")
 fig_uniform = image_grid(from_uniform, ncols=16, title="codes drawn uniformly")

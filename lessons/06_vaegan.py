@@ -31,8 +31,10 @@ import torch
 
 from genlearn import seed_everything
 from genlearn.data import load_digits
-from genlearn.metrics import aggregate_posterior_kl, digit_frechet_distance, sharpness, sharpness_gap
-from genlearn.models import VAE, VAEGAN, fit_vaegan, vae_loss, vaegan_loss
+from genlearn.evaluate import aggregate_posterior_kl
+from genlearn.models import VAE, VAEGAN, vae_loss, vaegan_loss
+from genlearn.recipes import fit_vaegan
+from genlearn.sample_quality import digit_frechet_distance, sharpness, sharpness_gap
 from genlearn.models.vaegan import routes, term_gradient_norms, vaegan_grads
 from genlearn.train import fit
 from genlearn.viz import image_grid, loss_curves
@@ -144,8 +146,8 @@ x = train.x[:100].to(dev)
 out = gan(x, torch.Generator().manual_seed(1))
 f_real = gan.discriminator.features(x, gan.feature_layer)        # Dis_l(x), one row per image
 f_rec = gan.discriminator.features(out.x_rec, gan.feature_layer)
-by_hand = (f_real - f_rec).pow(2).sum(1).mean() / (2 * gan.sigma**2)
-print(f"Dis_l has {f_real.shape[1]} units; similarity = {by_hand.item():.3f} (sigma = {gan.sigma})")
+by_hand = (f_real - f_rec).pow(2).sum(1).mean() / (2 * gan.similarity_sigma**2)
+print(f"Dis_l has {f_real.shape[1]} units; similarity = {by_hand.item():.3f} (sigma = {gan.similarity_sigma})")
 assert torch.allclose(by_hand, vaegan_loss(gan, x, out).similarity)
 
 # %% [markdown] slideshow={"slide_type": "slide"}

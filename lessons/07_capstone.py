@@ -25,7 +25,7 @@
 # Then we check the claims the source articles make against those numbers, and
 # finish with three questions to ask of any [generative model](glossary.md#generative-model).
 #
-# All four come from `genlearn.zoo`, the same code the `genlearn train`
+# All four come from `genlearn.recipes`, the same code the `genlearn train`
 # command runs.
 
 # %% slideshow={"slide_type": "skip"}
@@ -35,10 +35,10 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from genlearn import evaluate, seed_everything, zoo
+from genlearn import evaluate, recipes, seed_everything
 from genlearn.data import load_digits
-from genlearn.metrics import digit_frechet_distance, sharpness_gap
-from genlearn.models import code_prior_loss, codebook_stats
+from genlearn.evaluate import codebook_stats
+from genlearn.sample_quality import digit_frechet_distance, sharpness_gap
 from genlearn.viz import image_grid
 
 seed_everything(0, threads=1)  # one CPU thread: the same numbers, and verdicts, on every machine
@@ -54,9 +54,9 @@ NAMES = {"ae": "AE", "vae": "VAE", "vqvae": "VQ-VAE", "vaegan": "VAE-GAN"}
 models, histories, seconds = {}, {}, {}
 for key in NAMES:
     seed_everything(0, threads=1)
-    model = zoo.build(key, (1, 8, 8), binary=True)
+    model = recipes.build(key, (1, 8, 8), binary=True)
     start = time.perf_counter()
-    histories[key] = zoo.train(key, model, train.x, EPOCHS, seed=0, progress=False, device=DEVICE)
+    histories[key] = recipes.train_model(key, model, train.x, EPOCHS, seed=0, progress=False, device=DEVICE)
     seconds[key] = time.perf_counter() - start
     models[key] = model.cpu().eval()
     print(f"{NAMES[key]:8s} trained {EPOCHS} epochs in {seconds[key]:5.1f} s")
@@ -66,11 +66,11 @@ for key in NAMES:
 
 # %%
 x_show = test.x[:10]
-recons = [x_show] + [zoo.reconstruction_images(models[k], x_show) for k in NAMES]
+recons = [x_show] + [recipes.reconstruction_images(models[k], x_show) for k in NAMES]
 image_grid(torch.cat(recons), ncols=10, title="rows: test digits, then AE, VAE, VQ-VAE, VAE-GAN reconstructions")
 
 # %%
-samples = {k: zoo.sample_images(models[k], 500, torch.Generator().manual_seed(1)) for k in NAMES}
+samples = {k: recipes.sample_images(models[k], 500, torch.Generator().manual_seed(1)) for k in NAMES}
 image_grid(torch.cat([samples[k][:10] for k in NAMES]), ncols=10,
            title="prior samples; rows: AE (Gaussian fitted to its codes), VAE, VQ-VAE (PixelCNN prior), VAE-GAN")
 
@@ -85,13 +85,13 @@ image_grid(torch.cat([samples[k][:10] for k in NAMES]), ncols=10,
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
 for ax, key in zip(axes[:3], ("ae", "vae", "vaegan")):
-    z = zoo.codes(models[key], test.x)
+    z = recipes.codes(models[key], test.x)
     z = z - z.mean(0)
     _, _, vt = torch.linalg.svd(z, full_matrices=False)
     p = z @ vt[:2].T
     ax.scatter(p[:, 0], p[:, 1], c=test.y, cmap="tab10", s=5)
     ax.set_title(f"{NAMES[key]}: codes (PCA)")
-stats = codebook_stats(models["vqvae"].vqvae, test.x)
+stats = codebook_stats(models["vqvae"], test.x)
 axes[3].bar(range(len(stats.counts)), stats.counts.sort(descending=True).values)
 axes[3].set_title(f"VQ-VAE: code usage (perplexity {stats.perplexity:.0f})"); axes[3].set_xlabel("code (sorted)")
 fig.tight_layout()
@@ -112,18 +112,12 @@ D = 64
 bpd = {"ae": math.nan, "vaegan": math.nan}
 bpd["vae"] = float(evaluate.bits_per_dim(-evaluate.iwae_bound(models["vae"], test.x, 1000,
                                                               generator=torch.Generator().manual_seed(2)).mean(), D))
-vq = models["vqvae"]
-with torch.no_grad():
-    codes_test = vq.vqvae.encode_indices(test.x)
-    recon_nats = float(torch.nn.functional.binary_cross_entropy_with_logits(
-        vq.vqvae.decode(vq.vqvae.lookup(codes_test)), test.x, reduction="sum") / len(test.x))
-    prior_nats = float(code_prior_loss(vq.prior, codes_test).loss)
-bpd["vqvae"] = (recon_nats + prior_nats) / (D * math.log(2))
+bpd["vqvae"] = float(evaluate.bits_per_dim(-evaluate.vq_bound(models["vqvae"], test.x).mean(), D))
 
 rows = {}
 for key in NAMES:
     rows[key] = {
-        "recon error": zoo.reconstruction_error(models[key], test.x),
+        "recon error": evaluate.reconstruction_error(models[key], test.x),
         "bits/dim": bpd[key],
         "Frechet": digit_frechet_distance(samples[key], test.x),
         "sharpness gap": sharpness_gap(samples[key], test.x),
@@ -179,9 +173,9 @@ seed_frechet = {"vqvae": [], "vaegan": []}
 for key in seed_frechet:
     for seed in (1, 2, 3):
         seed_everything(seed, threads=1)
-        m = zoo.build(key, (1, 8, 8), binary=True)
-        zoo.train(key, m, train.x, 10, seed=seed, progress=False, device=DEVICE)
-        seed_frechet[key].append(digit_frechet_distance(zoo.sample_images(m.cpu().eval(), 300), test.x))
+        m = recipes.build(key, (1, 8, 8), binary=True)
+        recipes.train_model(key, m, train.x, 10, seed=seed, progress=False, device=DEVICE)
+        seed_frechet[key].append(digit_frechet_distance(recipes.sample_images(m.cpu().eval(), 300), test.x))
 spread = {k: float(torch.tensor(v).std() / torch.tensor(v).mean()) for k, v in seed_frechet.items()}
 for key in seed_frechet:
     print(f"{NAMES[key]:8s} s/epoch {per_epoch[key]:.3f}  loss wobble {wobble[key]:.4f}  "

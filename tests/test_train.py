@@ -134,7 +134,7 @@ def test_checkpoint_round_trip_rebuilds_the_model(tmp_path, digits):
     model = VAE((1, 8, 8), 3, arch="conv", channels=(4, 8), upsample="nearest", beta=0.5).eval()
     path = save(model, tmp_path / "ckpt" / "vae.pt")
     again = load(path, device="cpu")
-    assert type(again) is VAE and again.config == model.config and not again.training
+    assert type(again) is VAE and again.config() == model.config() and not again.training
     torch.testing.assert_close(again.encode(digits[:5]).mu, model.encode(digits[:5]).mu)
     into = VAE((1, 8, 8), 3, arch="conv", channels=(4, 8), upsample="nearest", beta=0.5)
     load(path, model=into, device="cpu")

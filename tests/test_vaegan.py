@@ -253,7 +253,7 @@ def test_save_and_load_round_trip(tmp_path):
     model = _model(discriminator="three_class", gamma=0.5).float()
     path = save(model, tmp_path / "vaegan.pt")
     back = load(path, device="cpu")
-    assert isinstance(back, VAEGAN) and back.config == model.config
+    assert isinstance(back, VAEGAN) and back.config() == model.config()
     assert all(torch.equal(p, q) for p, q in zip(model.state_dict().values(), back.state_dict().values(),
                                                        strict=True))
 

@@ -114,8 +114,10 @@ def test_codebook_and_commitment_losses_route_gradients_as_stop_gradients_say():
     assert _grad(out.quantized.sum(), vq.codebook).abs().max() == 0
 
 
-def test_fused_step_matches_plain_autograd_formulation():
+@pytest.mark.parametrize("fused", [False, True])
+def test_step_matches_plain_autograd_formulation(fused):
     vq = _vq(beta=0.25)
+    vq.fused = fused
     z = _z(B, D, H, W).requires_grad_()
     w = _z(B, D, H, W, seed=3)
     out = vq(z)
@@ -152,8 +154,8 @@ def test_ema_update_matches_hand_computation():
     n = 3.1
     smoothed = [(s + eps) / (n + 3 * eps) * n for s in sizes]
     expected = torch.tensor([[v / smoothed[k] for v in sums[k]] for k in range(3)])
-    assert torch.allclose(vq.ema_size, torch.tensor(sizes, dtype=torch.float64))
-    assert torch.allclose(vq.ema_sum, torch.tensor(sums, dtype=torch.float64))
+    assert torch.allclose(vq.ema_state.size, torch.tensor(sizes, dtype=torch.float64))
+    assert torch.allclose(vq.ema_state.sum, torch.tensor(sums, dtype=torch.float64))
     assert torch.allclose(vq.codebook, expected.double())
     # the returned codes and commitment use the codebook from before the update
     old_codes = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
@@ -215,7 +217,7 @@ def test_dead_code_restart_in_ema_mode_restarts_the_averages():
     z = torch.tensor([[0.1, 0.0], [0.9, 1.0]], dtype=torch.float64)
     vq(z)
     assert any(torch.equal(vq.codebook[2], row) for row in z)
-    assert vq.ema_size[2].item() == 1.0 and torch.equal(vq.ema_sum[2], vq.codebook[2])
+    assert vq.ema_state.size[2].item() == 1.0 and torch.equal(vq.ema_state.sum[2], vq.codebook[2])
 
 
 def test_channel_first_and_channel_last_layouts_agree():
@@ -282,3 +284,25 @@ def test_bad_inputs_raise_helpful_value_errors():
         perplexity(torch.ones(3), K)
     with pytest.raises(ValueError, match="num_codes"):
         perplexity(torch.tensor([0]), 0)
+
+
+@pytest.mark.parametrize("ema", [False, True])
+def test_fused_path_gives_the_plain_path_values_and_gradients(ema):
+    """The opt-in fused autograd function and the lesson's three lines agree."""
+    results = []
+    for fused in (False, True):
+        torch.manual_seed(0)
+        vq = VectorQuantizer(K, D, beta=0.3, ema=ema, fused=fused).double().train()
+        z = _z(B, D, H, W).requires_grad_()
+        w = _z(B, D, H, W, seed=3)
+        out = vq(z)
+        ((out.quantized * w).sum() + out.codebook_loss + out.commitment_loss).backward()
+        results.append((out, z.grad, None if ema else vq.codebook.grad, vq.codebook.detach().clone()))
+    (a, ga, ca, cba), (b, gb, cb, cbb) = results
+    assert torch.equal(a.quantized, b.quantized) and torch.equal(a.indices, b.indices)
+    torch.testing.assert_close(a.codebook_loss, b.codebook_loss, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(a.commitment_loss, b.commitment_loss, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(ga, gb, rtol=1e-12, atol=1e-12)
+    if not ema:
+        torch.testing.assert_close(ca, cb, rtol=1e-12, atol=1e-12)
+    assert torch.equal(cba, cbb)

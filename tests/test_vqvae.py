@@ -139,7 +139,7 @@ def test_options_reach_the_quantizer_and_checkpoints_round_trip(tmp_path):
     assert q.ema and q.decay == 0.9 and q.restart_after == 5 and q.beta == 0.5
     path = save(model, tmp_path / "vq.pt")
     again = load(path, device="cpu")
-    assert again.config == model.config
+    assert again.config() == model.config()
     x = _x(2)
     assert torch.equal(again.encode_indices(x), model.eval().encode_indices(x))
 

@@ -22,7 +22,7 @@ from genlearn.runtime import seed_everything
 def time_step(ema: bool, n: int, d: int, k: int, warmup: int, iters: int, seed: int) -> dict:
     """Milliseconds per forward + backward step (median, min, max over ``iters`` runs)."""
     seed_everything(seed)
-    vq = VectorQuantizer(k, d, ema=ema).train()
+    vq = VectorQuantizer(k, d, ema=ema, fused=True).train()
     z = torch.randn(n, d, requires_grad=True)
 
     def step() -> None:

@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlearn._validate import check_count
-from genlearn.train import History, fit
+from genlearn.models.base import eval_mode
+from genlearn.models.priors import Prior, UniformCodes, check_codes
 
 __all__ = [
     "MaskedConv2d",
@@ -39,10 +40,21 @@ __all__ = [
     "CodePriorLoss",
     "code_prior_loss",
     "uniform_codes",
-    "sample_images",
-    "fit_code_prior",
     "causal_mask",
 ]
+
+
+def __getattr__(name: str):  # training recipes live outside genlearn.models
+    if name in ("fit_code_prior", "sample_images"):
+        import warnings
+
+        from genlearn import recipes
+
+        new = {"fit_code_prior": "fit_code_prior", "sample_images": "decode_prior_samples"}[name]
+        warnings.warn(f"genlearn.models.code_prior.{name} moved to genlearn.recipes.{new}", DeprecationWarning,
+                      stacklevel=2)
+        return getattr(recipes, new)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def causal_mask(kernel_size: int, mask_type: str) -> Tensor:
@@ -87,7 +99,7 @@ class CodePriorLoss(NamedTuple):
     bits_per_code: Tensor
 
 
-class CodePrior(nn.Module):
+class CodePrior(Prior):
     r"""PixelCNN over code maps ``(N, h, w)`` with values in ``[0, K)``.
 
     ``embed`` (K -> ``channels``), a type-A masked conv (``kernel_size``, default
@@ -124,7 +136,6 @@ class CodePrior(nn.Module):
         self.drop = nn.Dropout(self.dropout)
         self.head = nn.Conv2d(self.channels, self.num_codes, 1)
 
-    @property
     def config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able), saved with checkpoints."""
         return {"num_codes": self.num_codes, "code_shape": list(self.code_shape), "channels": self.channels,
@@ -132,16 +143,7 @@ class CodePrior(nn.Module):
 
     def check_codes(self, idx: Tensor) -> Tensor:
         """``idx`` as a long tensor after checking shape ``(N, h, w)``, dtype and range."""
-        h, w = self.code_shape
-        if not isinstance(idx, Tensor) or idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool:
-            what = idx.dtype if isinstance(idx, Tensor) else type(idx).__name__
-            raise ValueError(f"code maps must be an integer tensor (N, {h}, {w}), got {what}")
-        if idx.ndim != 3 or tuple(idx.shape[1:]) != (h, w):
-            raise ValueError(f"code maps must have shape (N, {h}, {w}), got {tuple(idx.shape)}")
-        if idx.numel() and (idx.min() < 0 or idx.max() >= self.num_codes):
-            raise ValueError(f"codes must lie in [0, {self.num_codes}), got min {int(idx.min())}, "
-                             f"max {int(idx.max())}")
-        return idx.long()
+        return check_codes(idx, self.num_codes, self.code_shape)
 
     def embed_codes(self, idx: Tensor) -> Tensor:
         """Code embeddings as a feature map ``(N, channels, h, w)``."""
@@ -171,12 +173,10 @@ class CodePrior(nn.Module):
         n = check_count(n, "n")
         if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
             raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
-        was_training = self.training
-        self.eval()
         dev = self.head.weight.device
         h, w = self.code_shape
         idx = torch.zeros(n, h, w, dtype=torch.long, device=dev)
-        try:
+        with eval_mode(self):
             for r in range(h):
                 for c in range(w):
                     probs = torch.softmax(self(idx)[:, :, r, c].double() / temperature, dim=1)
@@ -185,8 +185,6 @@ class CodePrior(nn.Module):
                     else:
                         draw = torch.multinomial(probs, 1)
                     idx[:, r, c] = draw[:, 0].to(dev)
-        finally:
-            self.train(was_training)
         return idx
 
 
@@ -201,54 +199,6 @@ def uniform_codes(
     n: int, code_shape: Sequence[int], num_codes: int, generator: torch.Generator | None = None
 ) -> Tensor:
     """``n`` code maps with every code drawn uniformly from ``[0, K)``: ``(n, h, w)`` long (CPU).
-    Their cost under a uniform prior is exactly ``log2 K`` bits per code."""
-    n, num_codes = check_count(n, "n"), check_count(num_codes, "num_codes")
-    h, w = (check_count(s, "code_shape") for s in code_shape)
-    return torch.randint(num_codes, (n, h, w), generator=generator)
-
-
-@torch.no_grad()
-def sample_images(
-    prior: CodePrior, vqvae: nn.Module, n: int, generator: torch.Generator | None = None,
-    temperature: float = 1.0,
-) -> Tensor:
-    """``n`` new images ``(n, *in_shape)`` on the CPU: code maps from ``prior.sample``, decoded by
-    ``vqvae.decode_indices``."""
-    if prior.num_codes != vqvae.num_codes or tuple(prior.code_shape) != tuple(vqvae.code_shape):
-        raise ValueError(f"prior ({prior.num_codes} codes, maps {prior.code_shape}) does not match the VQ-VAE "
-                         f"({vqvae.num_codes} codes, maps {vqvae.code_shape})")
-    return vqvae.decode_indices(prior.sample(n, generator, temperature)).cpu()
-
-
-def fit_code_prior(
-    prior: CodePrior,
-    codes: Tensor,
-    epochs: int,
-    *,
-    val_codes: Tensor | None = None,
-    batch_size: int = 100,
-    lr: float = 1e-3,
-    seed: int | None = 0,
-    progress: bool = False,
-    device: torch.device | str | None = None,
-) -> History:
-    """Train ``prior`` on code maps ``codes`` (N, h, w) with :func:`genlearn.train.fit` and
-    :func:`code_prior_loss`. With ``val_codes`` the weights of the epoch with the lowest
-    validation NLL are restored at the end (early stopping: with ~1000s of maps a PixelCNN
-    soon memorises them) and ``history["best_epoch"]`` holds that epoch (0-based). ``device``
-    defaults to :func:`genlearn.device`."""
-    codes = prior.check_codes(codes)
-    best: dict[str, Any] = {"loss": math.inf, "epoch": -1, "state": None}
-
-    def keep_best(epoch: int, model: nn.Module, history: History) -> None:
-        if history["val_loss"][-1] < best["loss"]:
-            best.update(loss=history["val_loss"][-1], epoch=epoch,
-                        state={k: v.detach().clone() for k, v in model.state_dict().items()})
-
-    val = None if val_codes is None else prior.check_codes(val_codes)
-    history = fit(prior, code_prior_loss, codes, epochs, batch_size=batch_size, lr=lr, seed=seed,
-                  progress=progress, val_data=val, device=device, after_epoch=keep_best if val is not None else None)
-    if best["state"] is not None:
-        prior.load_state_dict(best["state"])
-        history["best_epoch"] = [float(best["epoch"])]
-    return history
+    Their cost under a uniform prior is exactly ``log2 K`` bits per code
+    (:class:`~genlearn.models.priors.UniformCodes`)."""
+    return UniformCodes(num_codes, code_shape).sample(n, generator)

@@ -16,6 +16,10 @@ The best diagonal ``q`` (:meth:`LinearGaussian.mean_field`) has ``mu = m`` and
 is diagonal. Everything is float64. The model offers the same ``encode`` /
 ``log_px_given_z`` interface as :class:`genlearn.models.VAE`, so the estimators in
 :mod:`genlearn.evaluate` run on it and can be checked against ``log_marginal``.
+
+This is probabilistic PCA (Tipping & Bishop, 1999): its maximum-likelihood ``W`` spans the
+principal subspace of the data, the subspace PCA finds (lesson 01), scaled by
+``(lambda_j - sigma^2)^{1/2}`` per principal direction.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from torch import Tensor, nn
 
 from genlearn._validate import check_count
 from genlearn.kl import kl_normal_logvar
+from genlearn.models.base import Posterior
 from genlearn.models.nets import check_inputs
-from genlearn.models.vae import Posterior
+from genlearn.models.priors import StandardNormal
 
 __all__ = ["LinearGaussian"]
 
@@ -61,6 +66,7 @@ class LinearGaussian(nn.Module):
         self.W = nn.Parameter(torch.zeros(self.data_dim, self.latent_dim, dtype=torch.float64))
         self.b = nn.Parameter(torch.zeros(self.data_dim, dtype=torch.float64))
         self.encoder = encoder
+        self.prior = StandardNormal(self.latent_dim)
 
     @classmethod
     def from_params(cls, W: Tensor, b: Tensor, sigma: float, **kwargs: Any) -> LinearGaussian:
@@ -84,8 +90,8 @@ class LinearGaussian(nn.Module):
         b = torch.randn(data_dim, generator=generator, dtype=torch.float64)
         return cls.from_params(W, b, sigma)
 
-    @property
     def config(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-able; a custom ``encoder`` is not saved)."""
         return {"data_dim": self.data_dim, "latent_dim": self.latent_dim, "sigma": self.sigma}
 
     def _x(self, x: Tensor) -> Tensor:
@@ -134,6 +140,13 @@ class LinearGaussian(nn.Module):
 
     decode_mean = decode
 
+    latent_posterior = encode  # the protocol's name for q(z|x)
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """``W mu(x) + b``: the decoder's mean at the posterior mean."""
+        return self.decode(self.encode(x).mu)
+
     def log_px_given_z(self, x: Tensor, z: Tensor) -> Tensor:
         """``log N(x; W z + b, sigma^2 I)`` per example, (N,)."""
         x = self._x(x)
@@ -170,6 +183,6 @@ class LinearGaussian(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """``n`` draws of ``x = W z + b + sigma * eps``, (n, D)."""
         n = check_count(n, "n")
-        z = torch.randn(n, self.latent_dim, generator=generator, dtype=torch.float64)
+        z = self.prior.sample(n, generator, like=self.W)
         eps = torch.randn(n, self.data_dim, generator=generator, dtype=torch.float64)
         return self.decode(z) + self.sigma * eps

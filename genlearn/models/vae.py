@@ -13,12 +13,11 @@ pixels and latent dimensions, a mean over the batch::
     kl    =  (1/N) sum_n 1/2 sum_j (exp(s_nj) - (1 + s_nj) + mu_nj^2)      (s = logvar)
     loss  = recon + beta * sum_j max(free_bits, (1/N) sum_n KL_nj)
 
-Likelihoods (``likelihood=``):
-
-* ``"bernoulli"``: the decoder outputs logits ``l``;
-  ``-log p(x|z) = sum_i BCE(sigmoid(l_i), x_i)`` (for binary x; all constants included).
-* ``"gaussian"``: the decoder outputs the mean ``m``, variance fixed to ``sigma^2``;
-  ``-log p(x|z) = sum_i [(x_i - m_i)^2 / (2 sigma^2) + log(2 pi sigma^2) / 2]``.
+Likelihoods (``likelihood=``, :mod:`genlearn.models.likelihoods`): ``"bernoulli"`` (logits,
+binary data), ``"logistic"`` (discretized logistic over ``levels`` grey levels), ``"gaussian"``
+(fixed std ``sigma``, continuous data). The prior is an object, ``model.prior``
+(:class:`~genlearn.models.priors.StandardNormal`), used by :meth:`VAE.sample` and by the bounds
+of :mod:`genlearn.evaluate`.
 
 Remedies for posterior collapse: ``beta`` (weight of the KL; a warm-up from 0 to 1 with
 :func:`kl_warmup`) and ``free_bits`` (Kingma et al., 2016: no pressure on a latent
@@ -28,28 +27,22 @@ soft-clamped to ``logvar_range`` so ``exp(logvar)`` never overflows or underflow
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlearn._validate import check_count, check_number
 from genlearn.kl import _kl_normal_logvar
+from genlearn.models.base import Posterior, draw_normal, model_device
+from genlearn.models.likelihoods import make_likelihood
 from genlearn.models.nets import build_decoder, build_encoder, check_inputs, check_shape, soft_clamp
+from genlearn.models.priors import StandardNormal
 
 __all__ = ["VAE", "Posterior", "VAEOutput", "VAELoss", "vae_loss", "kl_warmup", "LIKELIHOODS"]
 
-LIKELIHOODS = ("bernoulli", "gaussian")
-
-
-class Posterior(NamedTuple):
-    """Parameters of ``q(z|x) = N(mu, diag exp(logvar))``, each ``(N, latent_dim)``."""
-
-    mu: Tensor
-    logvar: Tensor
+LIKELIHOODS = ("bernoulli", "logistic", "gaussian")
 
 
 class VAEOutput(NamedTuple):
@@ -78,7 +71,8 @@ class VAE(nn.Module):
 
     ``in_shape``: one input, e.g. ``(1, 8, 8)``; ``arch="mlp"`` (``hidden`` widths,
     mirrored in the decoder) or ``"conv"`` (``channels``, ``upsample="transpose"|"nearest"``);
-    ``likelihood="bernoulli"|"gaussian"`` (``sigma``: fixed decoder std of the Gaussian);
+    ``likelihood="bernoulli"|"logistic"|"gaussian"`` (``levels``: grey levels of the
+    discretized logistic; ``sigma``: fixed decoder std of the Gaussian);
     ``beta``, ``free_bits`` weight the KL in :func:`vae_loss` and may be changed during
     training (e.g. by :func:`kl_warmup`).
     """
@@ -94,6 +88,7 @@ class VAE(nn.Module):
         upsample: str = "transpose",
         likelihood: str = "bernoulli",
         sigma: float = 0.1,
+        levels: int = 256,
         beta: float = 1.0,
         free_bits: float = 0.0,
         logvar_range: Sequence[float] = (-12.0, 8.0),
@@ -101,29 +96,30 @@ class VAE(nn.Module):
         super().__init__()
         self.in_shape = check_shape(in_shape)
         self.latent_dim = check_count(latent_dim, "latent_dim")
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         lo, hi = (float(v) for v in logvar_range)
         if not lo < hi:
             raise ValueError(f"logvar_range must be (low, high) with low < high, got {logvar_range}")
         self.arch, self.upsample, self.likelihood = arch, upsample, likelihood
         self.hidden, self.channels = tuple(hidden), tuple(channels)
         self.sigma = check_number(sigma, "sigma", strict=True)
+        self.levels = check_count(levels, "levels", minimum=2)
+        self.px_given_z = make_likelihood(likelihood, self.in_shape, sigma=self.sigma, levels=self.levels,
+                                          allowed=LIKELIHOODS)
         self.beta = check_number(beta, "beta")
         self.free_bits = check_number(free_bits, "free_bits")
         self.logvar_range = (lo, hi)
+        self.prior = StandardNormal(self.latent_dim)
         self.encoder = build_encoder(self.in_shape, 2 * self.latent_dim, arch, self.hidden, self.channels)
         self.decoder = build_decoder(
             self.in_shape, self.latent_dim, arch, self.hidden[::-1], self.channels[::-1], upsample
         )
 
-    @property
     def config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able, current ``beta`` / ``free_bits``), saved with checkpoints."""
         return {
             "in_shape": list(self.in_shape), "latent_dim": self.latent_dim, "arch": self.arch,
             "hidden": list(self.hidden), "channels": list(self.channels), "upsample": self.upsample,
-            "likelihood": self.likelihood, "sigma": self.sigma, "beta": self.beta,
+            "likelihood": self.likelihood, "sigma": self.sigma, "levels": self.levels, "beta": self.beta,
             "free_bits": self.free_bits, "logvar_range": list(self.logvar_range),
         }
 
@@ -133,23 +129,20 @@ class VAE(nn.Module):
         mu, raw = h.chunk(2, dim=-1)
         return Posterior(mu, soft_clamp(raw, *self.logvar_range))
 
+    latent_posterior = encode  # the protocol's name for q(z|x) (genlearn.models.base)
+
     def reparameterize(self, mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """``z = mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)``: differentiable in mu and logvar."""
-        if generator is None:
-            eps = torch.randn_like(mu)
-        else:
-            eps = torch.randn(mu.shape, generator=generator, device=generator.device, dtype=mu.dtype)
-            eps = eps.to(mu.device)
+        eps = torch.randn_like(mu) if generator is None else draw_normal(tuple(mu.shape), mu, generator)
         return mu + torch.exp(0.5 * logvar) * eps
 
     def decode(self, z: Tensor) -> Tensor:
-        """The parameter of ``p(x|z)``, ``(N, *in_shape)``: logits (Bernoulli) or mean (Gaussian)."""
+        """The parameter of ``p(x|z)``, ``(N, *in_shape)``: logits (Bernoulli, logistic) or mean (Gaussian)."""
         return self.decoder(check_inputs(z, (self.latent_dim,), "z"))
 
     def decode_mean(self, z: Tensor) -> Tensor:
-        """``E[x|z]``: ``sigmoid(logits)`` (Bernoulli, in [0, 1]) or the Gaussian mean."""
-        out = self.decode(z)
-        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+        """``E[x|z]``: ``sigmoid(u)`` (Bernoulli, logistic; in [0, 1]) or the Gaussian mean."""
+        return self.px_given_z.mean(self.decode(z))
 
     def forward(self, x: Tensor) -> VAEOutput:
         mu, logvar = self.encode(x)
@@ -157,35 +150,29 @@ class VAE(nn.Module):
         return VAEOutput(self.decoder(z), mu, logvar, z)
 
     def log_px_given_z(self, x: Tensor, z: Tensor) -> Tensor:
-        """``log p(x|z)`` per example, shape ``(N,)``, summed over pixels, constants included."""
+        """``log p(x|z)`` per example, shape ``(N,)``, summed over pixels, constants included.
+        Raises ``ValueError`` for data the likelihood is not a likelihood of (e.g. grey pixels
+        under a Bernoulli)."""
         check_inputs(x, self.in_shape)
-        return -_neg_log_likelihood(self, self.decode(z), x)
+        return self.px_given_z.log_prob(x, self.decode(z))
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """``n`` images ``E[x|z]``, ``z ~ N(0, I)`` (means, not noisy draws), ``(n, *in_shape)``."""
-        n = check_count(n, "n")
+        """``n`` images ``E[x|z]``, ``z ~ p(z)`` (means, not noisy draws), ``(n, *in_shape)``."""
         p = next(self.parameters())
-        z = torch.randn(n, self.latent_dim, generator=generator,
-                        device=generator.device if generator is not None else p.device, dtype=p.dtype)
-        return self.decode_mean(z.to(p.device))
+        return self.decode_mean(self.prior.sample(n, generator, like=p))
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
         """``E[x|z = mu(x)]``: the reconstruction from the posterior mean (no sampling)."""
-        return self.decode_mean(self.encode(x).mu)
+        return self.decode_mean(self.encode(x.to(model_device(self))).mu)
 
 
 def _neg_log_likelihood(model: VAE, decoded: Tensor, x: Tensor) -> Tensor:
     """``-log p(x|z)`` per example ``(N,)`` from the decoder output, summed over pixels."""
     if decoded.shape != x.shape:
         raise ValueError(f"decoder output {tuple(decoded.shape)} and x {tuple(x.shape)} differ in shape")
-    if model.likelihood == "bernoulli":
-        nll = F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
-    else:
-        var = model.sigma**2
-        nll = (x - decoded).pow(2) / (2 * var) + 0.5 * math.log(2 * math.pi * var)
-    return nll.flatten(1).sum(1)
+    return model.px_given_z.nll(decoded, x)
 
 
 def vae_loss(model: VAE, x: Tensor, out: VAEOutput | None = None) -> VAELoss:
@@ -194,14 +181,14 @@ def vae_loss(model: VAE, x: Tensor, out: VAEOutput | None = None) -> VAELoss:
     ``loss = recon + beta * sum_j max(free_bits, mean_n KL_nj)``; ``kl`` reports the plain
     KL (no free bits). ``out`` reuses a forward pass (``model(x)``) if given.
     """
+    if not hasattr(model, "px_given_z"):
+        raise ValueError(f"vae_loss needs a VAE, got {type(model).__name__} (a VAEGAN trains with vaegan_loss)")
     if out is None:
         out = model(x)
     n = x.shape[0]
-    if model.likelihood == "bernoulli" and out.decoded.shape == x.shape:
-        # the same sum as _neg_log_likelihood(...).sum(), in one fused op
-        recon = F.binary_cross_entropy_with_logits(out.decoded, x, reduction="sum") / n
-    else:
-        recon = _neg_log_likelihood(model, out.decoded, x).sum() / n
+    if out.decoded.shape != x.shape:
+        raise ValueError(f"decoder output {tuple(out.decoded.shape)} and x {tuple(x.shape)} differ in shape")
+    recon = model.px_given_z.nll_sum(out.decoded, x) / n
     if model.free_bits > 0:
         # per-dimension KL: the KL sums over a last axis of size one
         kl_dims = _kl_normal_logvar(out.mu.unsqueeze(-1), out.logvar.unsqueeze(-1)).mean(0)

@@ -31,31 +31,33 @@ should not be able to tell whether ``x~`` came from an encoded code or a prior c
 variant's argument is that, the decoder being shared, this pushes encoded codes towards the
 prior; lesson 06 measures how far it does.
 
-:func:`vaegan_step` computes every group's gradient with ``torch.autograd.grad`` on one
-graph, only then steps the three optimizers (so no step changes weights that a later
-gradient still needs); :func:`fit_vaegan` loops it over epochs.
+:class:`VAEGAN` is a composition: a :class:`~genlearn.models.VAE` (``model.vae``: encoder,
+decoder, prior) and a :class:`Discriminator` with its own conv blocks; the VAE's own loss and
+likelihood are never used (``vae_loss`` and the likelihood bounds refuse a VAEGAN: it does not
+train a likelihood of pixels). :func:`vaegan_step` computes every group's gradient with
+``torch.autograd.grad`` on one graph, only then steps the three optimizers (so no step changes
+weights that a later gradient still needs); :func:`genlearn.recipes.fit_vaegan` runs it in
+the one training loop, :func:`genlearn.train.fit`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import time
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from genlearn import distributed
 from genlearn._validate import check_count, check_number
 from genlearn.kl import _kl_normal_logvar
-from genlearn.models.nets import ConvEncoder, check_inputs
+from genlearn.models.base import Posterior, draw_normal
+from genlearn.models.nets import check_inputs, check_shape, conv_feature_shape
+from genlearn.models.priors import StandardNormal
 from genlearn.models.vae import VAE
-from genlearn.runtime import device as default_device
-from genlearn.train import History, Hook, _as_tensors, _hooks, _weighted_means
 
 __all__ = [
     "Discriminator",
@@ -74,7 +76,6 @@ __all__ = [
     "vaegan_grads",
     "vaegan_step",
     "vaegan_optimizers",
-    "fit_vaegan",
     "DISCRIMINATORS",
     "SIMILARITIES",
     "GENERATOR_LOSSES",
@@ -83,6 +84,18 @@ __all__ = [
     "RECON",
     "PRIOR",
 ]
+
+def __getattr__(name: str):  # the training recipe lives outside genlearn.models
+    if name == "fit_vaegan":
+        import warnings
+
+        from genlearn import recipes
+
+        warnings.warn("genlearn.models.vaegan.fit_vaegan moved to genlearn.recipes.fit_vaegan", DeprecationWarning,
+                      stacklevel=2)
+        return recipes.fit_vaegan
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 DISCRIMINATORS = ("two_class", "three_class")
 SIMILARITIES = ("feature", "pixel")
@@ -95,29 +108,41 @@ class Discriminator(nn.Module):
     """Images ``(N, C, H, W)`` -> logits: ``(N,)`` (``n_classes=2``: real vs fake) or
     ``(N, 3)`` (real / reconstructed / generated).
 
-    A :class:`~genlearn.models.nets.ConvEncoder` trunk (stride-2 ``Conv2d`` + LeakyReLU(0.2)
-    per entry of ``channels``), flattened, then one linear layer. ``features(x, layer)`` is
-    the output of conv block ``layer`` (1-based), flattened: ``Dis_l`` of the similarity.
+    One block per entry of ``channels``: a stride-2 ``Conv2d(k=3, padding=1)`` + LeakyReLU(0.2),
+    then the flattened last block feeds one linear layer. ``features(x, layer)`` is the output
+    of block ``layer`` (1-based), flattened: ``Dis_l`` of the similarity.
     """
 
     def __init__(self, in_shape: Sequence[int], n_classes: int = 2, channels: Sequence[int] = (32, 64)) -> None:
         super().__init__()
         if n_classes not in (2, 3):
             raise ValueError(f"n_classes must be 2 (real vs fake) or 3 (real/recon/generated), got {n_classes!r}")
+        self.in_shape = check_shape(in_shape)
+        if len(self.in_shape) != 3:
+            raise ValueError(f"a discriminator needs images, in_shape=(C, H, W); got {self.in_shape}")
+        widths = [check_count(c, "channels") for c in channels]
+        if not widths:
+            raise ValueError("channels must list at least one block width, e.g. (32, 64)")
         self.n_classes = n_classes
-        self.trunk = ConvEncoder(in_shape, None, channels, activation=functools.partial(nn.LeakyReLU, 0.2))
-        self.n_layers = len(self.trunk.net) // 2
-        self.head = nn.Linear(math.prod(self.trunk.feature_shape), 1 if n_classes == 2 else 3)
+        c_prev = self.in_shape[0]
+        blocks = []
+        for c in widths:
+            blocks.append(nn.Sequential(nn.Conv2d(c_prev, c, 3, stride=2, padding=1), nn.LeakyReLU(0.2)))
+            c_prev = c
+        self.blocks = nn.ModuleList(blocks)
+        self.n_layers = len(blocks)
+        h, w = conv_feature_shape(self.in_shape, self.n_layers)
+        self.head = nn.Linear(c_prev * h * w, 1 if n_classes == 2 else 3)
 
     def features_and_logits(self, x: Tensor, layer: int) -> tuple[Tensor, Tensor]:
         """``(Dis_layer(x) flattened (N, units), logits)`` in one pass."""
         if not 1 <= layer <= self.n_layers:
             raise ValueError(f"layer must be in 1..{self.n_layers}, got {layer}")
-        h = check_inputs(x, self.trunk.in_shape)
+        h = check_inputs(x, self.in_shape)
         feature = h
-        for i, module in enumerate(self.trunk.net):
-            h = module(h)
-            if i == 2 * layer - 1:
+        for i, block in enumerate(self.blocks, start=1):
+            h = block(h)
+            if i == layer:
                 feature = h
         logits = self.head(h.flatten(1))
         return feature.flatten(1), (logits.squeeze(1) if self.n_classes == 2 else logits)
@@ -160,16 +185,18 @@ class VAEGANLoss(NamedTuple):
 
 
 
-class VAEGAN(VAE):
-    """A :class:`VAE` (same encoder / decoder arguments, Bernoulli-logit decoder so images are
-    ``sigmoid(Dec(z))`` in [0, 1]) plus a convolutional :class:`Discriminator`.
+class VAEGAN(nn.Module):
+    """A :class:`VAE` (``model.vae``; same encoder / decoder arguments; its decoder's sigmoid gives
+    the images in [0, 1]) and a convolutional :class:`Discriminator` (``model.discriminator``).
 
     ``discriminator``: ``"two_class"`` | ``"three_class"``; ``similarity``: ``"feature"``
     (``Dis_l`` with ``l = feature_layer``, default the last conv block) | ``"pixel"``;
-    ``sigma``: std of the Gaussian of the similarity term; ``gamma``: weight of the
-    similarity in the decoder's objective; ``generator_loss``: ``"non_saturating"`` |
-    ``"saturating"``; ``code_weight``: weight of the three-class encoder term (default 1 for
-    three classes; must be 0 for two); ``dis_channels``: the discriminator's conv widths.
+    ``similarity_sigma``: std of the Gaussian of the similarity term (so its weight is
+    ``1 / (2 sigma^2)``); ``gamma``: weight of the similarity in the decoder's objective;
+    ``generator_loss``: ``"non_saturating"`` | ``"saturating"``; ``code_weight``: weight of
+    the three-class encoder term (default 1 for three classes; must be 0 for two);
+    ``dis_channels``: the discriminator's conv widths. ``sigma=`` is the old name of
+    ``similarity_sigma`` (deprecated).
     """
 
     def __init__(
@@ -185,14 +212,21 @@ class VAEGAN(VAE):
         similarity: str = "feature",
         feature_layer: int | None = None,
         dis_channels: Sequence[int] = (32, 64),
-        sigma: float = 0.1,
+        similarity_sigma: float = 0.1,
         gamma: float = 1.0,
         generator_loss: str = "non_saturating",
         code_weight: float | None = None,
         logvar_range: Sequence[float] = (-12.0, 8.0),
+        sigma: float | None = None,
     ) -> None:
-        super().__init__(in_shape, latent_dim, arch=arch, hidden=hidden, channels=channels, upsample=upsample,
-                         likelihood="bernoulli", sigma=sigma, logvar_range=logvar_range)
+        super().__init__()
+        if sigma is not None:
+            warnings.warn("VAEGAN(sigma=...) is now VAEGAN(similarity_sigma=...): the std of the similarity "
+                          "term, not of a decoder likelihood", DeprecationWarning, stacklevel=2)
+            similarity_sigma = sigma
+        self.vae = VAE(in_shape, latent_dim, arch=arch, hidden=hidden, channels=channels, upsample=upsample,
+                       likelihood="bernoulli", logvar_range=logvar_range)
+        self.in_shape, self.latent_dim = self.vae.in_shape, self.vae.latent_dim
         if len(self.in_shape) != 3:
             raise ValueError(f"a VAE-GAN needs images, in_shape=(C, H, W); got {self.in_shape}")
         for value, allowed, name in ((discriminator, DISCRIMINATORS, "discriminator"),
@@ -201,6 +235,7 @@ class VAEGAN(VAE):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         self.discriminator_mode, self.similarity, self.generator_loss = discriminator, similarity, generator_loss
+        self.similarity_sigma = check_number(similarity_sigma, "similarity_sigma", strict=True)
         self.dis_channels = tuple(check_count(c, "dis_channels") for c in dis_channels)
         self.discriminator = Discriminator(self.in_shape, 3 if discriminator == "three_class" else 2,
                                            self.dis_channels)
@@ -215,32 +250,63 @@ class VAEGAN(VAE):
         if discriminator == "two_class" and self.code_weight != 0:
             raise ValueError("code_weight needs discriminator='three_class' (the two-class model has no code term)")
 
+    # --- the VAE part, delegated -----------------------------------------------------------------
     @property
+    def encoder(self) -> nn.Module:
+        return self.vae.encoder
+
+    @property
+    def decoder(self) -> nn.Module:
+        return self.vae.decoder
+
+    @property
+    def prior(self) -> StandardNormal:
+        return self.vae.prior
+
+    def encode(self, x: Tensor) -> Posterior:
+        """``q(z|x)``: ``Posterior(mu, logvar)`` of the VAE's encoder."""
+        return self.vae.encode(x)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """The decoder's logits ``(N, *in_shape)``; images are ``sigmoid`` of them (:meth:`decode_mean`)."""
+        return self.vae.decode(z)
+
+    def decode_mean(self, z: Tensor) -> Tensor:
+        """Images ``sigmoid(Dec(z))`` in [0, 1]."""
+        return torch.sigmoid(self.vae.decode(z))
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        return self.vae.reconstruct(x)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` images ``sigmoid(Dec(z))``, ``z ~ N(0, I)``."""
+        return self.vae.sample(n, generator)
+
+    def reparameterize(self, mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        return self.vae.reparameterize(mu, logvar, generator)
+
     def config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able), saved with checkpoints."""
+        v = self.vae
         return {
-            "in_shape": list(self.in_shape), "latent_dim": self.latent_dim, "arch": self.arch,
-            "hidden": list(self.hidden), "channels": list(self.channels), "upsample": self.upsample,
+            "in_shape": list(self.in_shape), "latent_dim": self.latent_dim, "arch": v.arch,
+            "hidden": list(v.hidden), "channels": list(v.channels), "upsample": v.upsample,
             "discriminator": self.discriminator_mode, "similarity": self.similarity,
-            "feature_layer": self.feature_layer, "dis_channels": list(self.dis_channels), "sigma": self.sigma,
-            "gamma": self.gamma, "generator_loss": self.generator_loss, "code_weight": self.code_weight,
-            "logvar_range": list(self.logvar_range),
+            "feature_layer": self.feature_layer, "dis_channels": list(self.dis_channels),
+            "similarity_sigma": self.similarity_sigma, "gamma": self.gamma, "generator_loss": self.generator_loss,
+            "code_weight": self.code_weight, "logvar_range": list(v.logvar_range),
         }
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """``{"encoder": [...], "decoder": [...], "discriminator": [...]}``: every parameter once."""
-        return {"encoder": list(self.encoder.parameters()), "decoder": list(self.decoder.parameters()),
+        return {"encoder": list(self.vae.encoder.parameters()), "decoder": list(self.vae.decoder.parameters()),
                 "discriminator": list(self.discriminator.parameters())}
 
     def forward(self, x: Tensor, generator: torch.Generator | None = None) -> VAEGANOutput:
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu, logvar, generator)
-        if generator is None:
-            z_prior = torch.randn_like(mu)
-        else:
-            z_prior = torch.randn(mu.shape, generator=generator, device=generator.device, dtype=mu.dtype)
-            z_prior = z_prior.to(mu.device)
-        x_rec, x_gen = torch.sigmoid(self.decoder(torch.cat([z, z_prior]))).chunk(2)
+        z_prior = torch.randn_like(mu) if generator is None else draw_normal(tuple(mu.shape), mu, generator)
+        x_rec, x_gen = torch.sigmoid(self.vae.decoder(torch.cat([z, z_prior]))).chunk(2)
         return VAEGANOutput(x_rec, x_gen, mu, logvar, z, z_prior)
 
 
@@ -318,9 +384,9 @@ def vaegan_loss(model: VAEGAN, x: Tensor, out: VAEGANOutput | None = None,
     features, logits = model.discriminator.features_and_logits(torch.cat([x, out.x_rec, out.x_gen]),
                                                                model.feature_layer)
     if model.similarity == "feature":
-        similarity = similarity_loss(features[:n], features[n : 2 * n], model.sigma)
+        similarity = similarity_loss(features[:n], features[n : 2 * n], model.similarity_sigma)
     else:
-        similarity = similarity_loss(x, out.x_rec, model.sigma)
+        similarity = similarity_loss(x, out.x_rec, model.similarity_sigma)
     real, rec, gen = logits[:n], logits[n : 2 * n], logits[2 * n :]
     if model.discriminator_mode == "two_class":
         dis, gen_term = discriminator_loss(real, rec, gen), generator_loss(rec, gen, model.generator_loss)
@@ -399,10 +465,14 @@ def vaegan_optimizers(model: VAEGAN, lr: float = 1e-3, lr_dis: float | None = No
 
 
 def vaegan_step(model: VAEGAN, optimizers: VAEGANOptimizers, x: Tensor,
-                generator: torch.Generator | None = None) -> VAEGANLoss:
-    """One training step: all three gradients from :func:`vaegan_grads` first, then the three
-    optimizer steps. Returns the (detached) terms measured before the step."""
+                generator: torch.Generator | None = None,
+                check: Callable[[Tensor], None] | None = None) -> VAEGANLoss:
+    """One training step: all three gradients from :func:`vaegan_grads` first, then (after
+    ``check(terms)``, e.g. the training loop's NaN check) the three optimizer steps. Returns
+    the (detached) terms measured before the step."""
     terms, grads = vaegan_grads(model, x, generator)
+    if check is not None:
+        check(torch.stack(tuple(terms)))
     params = model.parameter_groups()
     for name in GROUPS:
         for p, g in zip(params[name], grads[name], strict=True):
@@ -411,82 +481,3 @@ def vaegan_step(model: VAEGAN, optimizers: VAEGANOptimizers, x: Tensor,
     for name in GROUPS:
         getattr(optimizers, name).step()
     return terms
-
-
-def _noise_generator(dev: torch.device, seed: int) -> torch.Generator:
-    try:
-        return torch.Generator(device=dev).manual_seed(seed)
-    except RuntimeError:  # a device without its own generator: draw on the CPU
-        return torch.Generator().manual_seed(seed)
-
-
-def fit_vaegan(
-    model: VAEGAN,
-    train_data: Tensor,
-    epochs: int,
-    *,
-    batch_size: int = 100,
-    lr: float = 1e-3,
-    lr_dis: float | None = None,
-    betas: tuple[float, float] = (0.5, 0.999),
-    optimizers: VAEGANOptimizers | None = None,
-    seed: int | None = None,
-    device: torch.device | str | None = None,
-    after_epoch: Hook | Iterable[Hook] | None = None,
-    progress: bool = True,
-) -> History:
-    """Train with :func:`vaegan_step` on images ``train_data`` ``(N, *in_shape)``, reshuffled each
-    epoch. Returns the history: per-epoch means of every :class:`VAEGANLoss` term and
-    ``seconds``. ``seed`` seeds the shuffling and the noise (z and z_prior); ``device``
-    defaults to :func:`genlearn.device`. Raises ``FloatingPointError`` if a term becomes
-    NaN / inf. The model is left in eval mode."""
-    epochs = check_count(epochs, "epochs", minimum=0)
-    batch_size = check_count(batch_size, "batch_size")
-    if not isinstance(model, VAEGAN):
-        raise ValueError(f"fit_vaegan needs a VAEGAN, got {type(model).__name__}")
-    parallel = distributed.init_from_env()
-    world = distributed.world_size()
-    if batch_size % world:
-        raise ValueError(f"batch_size {batch_size} must be divisible by the number of processes ({world})")
-    dev = torch.device(device) if device is not None else (distributed.device() if parallel else default_device())
-    model.to(dev)
-    distributed.broadcast_parameters(model)
-    (x_all,) = _as_tensors(train_data, "train_data")
-    x_all = check_inputs(x_all, model.in_shape, "train_data").to(dev)
-    if optimizers is None:
-        optimizers = vaegan_optimizers(model, lr, lr_dis, betas)
-    if seed is None:
-        seed = int(torch.randint(0, 2**62, (1,)).item())
-    noise = _noise_generator(dev, int(seed) + 1 + distributed.rank())
-    local_batch = batch_size // world
-    ends = _hooks(after_epoch, "after_epoch")
-    history: History = {k: [] for k in VAEGANLoss._fields}
-    history["seconds"] = []
-    n = len(x_all)
-    bar = tqdm(range(epochs), disable=not (progress and distributed.is_main_process()), unit="epoch", desc="VAEGAN")
-    for epoch in bar:
-        t0 = time.perf_counter()
-        model.train()
-        order = distributed.epoch_order(n, epoch, int(seed), device=dev)  # this process's share under torchrun
-        rows, sizes = [], []
-        for i in range(0, len(order), local_batch):
-            xb = x_all.index_select(0, order[i : i + local_batch])
-            rows.append(torch.stack(tuple(vaegan_step(model, optimizers, xb, noise))))
-            sizes.append(len(xb))
-        means = _weighted_means(rows, sizes)
-        if parallel:
-            means = distributed.average(torch.tensor(means, dtype=torch.float64, device=dev)).tolist()
-        history["seconds"].append(time.perf_counter() - t0)
-        for k, v in zip(VAEGANLoss._fields, means, strict=True):
-            history[k].append(v)
-        if not all(math.isfinite(v) for v in means):
-            bar.close()
-            raise FloatingPointError(f"a VAE-GAN loss became non-finite in epoch {epoch}; lower the learning "
-                                     "rates or gamma")
-        bar.set_postfix({k: f"{history[k][-1]:.3g}" for k in ("prior", "similarity", "gan")}, refresh=False)
-        if any([bool(hook(epoch, model, history)) for hook in ends]):
-            break
-    bar.close()
-    model.eval()
-    return history
-

@@ -16,11 +16,21 @@ where ``sg`` stops gradients. Two terms train the codebook and the encoder:
     codebook   = ||sg(z) - e_k||^2            (moves codes towards encoder outputs)
     commitment = beta * ||z - sg(e_k)||^2     (keeps the encoder near its codes)
 
+The default forward pass is written exactly so, with ``.detach()`` as ``sg``::
+
+    quantized  = z + (e - z).detach()
+    codebook   = (z.detach() - e).pow(2).sum() / B
+    commitment = beta * (z - e.detach()).pow(2).sum() / B
+
+``fused=True`` computes the same three values and gradients in one ``autograd.Function``
+that shares the difference ``z - e`` (:class:`_StraightThrough`; a test checks both paths
+agree): an opt-in fast path, not a different method.
+
 Reduction, as for the reconstruction term in genlearn: squared error **summed**
 over the elements and positions of each example and **averaged** over the batch.
 
-With ``ema=True`` the codebook is not learned by gradient: in training mode each
-step sets, with counts :math:`n_k` and sums :math:`s_k` of the vectors assigned to code k,
+With ``ema=True`` the codebook is not learned by gradient (:class:`EMACodebook`): in
+training mode each step sets, with counts :math:`n_k` and sums :math:`s_k` of the vectors assigned to code k,
 
     N_k <- decay N_k + (1 - decay) n_k,        m_k <- decay m_k + (1 - decay) s_k,
     e_k  = m_k / Ntilde_k,     Ntilde_k = (N_k + eps) / (n + K eps) * n,   n = sum_k N_k
@@ -43,7 +53,7 @@ from torch import Tensor, nn
 
 from genlearn._validate import check_count, check_finite
 
-__all__ = ["VectorQuantizer", "VQOutput", "perplexity"]
+__all__ = ["VectorQuantizer", "VQOutput", "EMACodebook", "perplexity"]
 
 
 class VQOutput(NamedTuple):
@@ -152,6 +162,41 @@ class _StraightThrough(torch.autograd.Function):
         return grad_flat, grad_codebook, None, None, None
 
 
+class EMACodebook(nn.Module):
+    r"""Exponential moving averages of code counts ``N_k`` and vector sums ``m_k`` (module
+    docstring); :meth:`update` writes the new codebook ``e_k = m_k / Ntilde_k`` in place."""
+
+    size: Tensor
+    sum: Tensor
+
+    def __init__(self, num_codes: int, code_dim: int, decay: float = 0.99, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.num_codes = check_count(num_codes, "num_codes")
+        self.decay = _check_real(decay, "decay", lo=0.0, hi=1.0)
+        self.eps = _check_real(eps, "eps", lo=0.0, lo_open=True)
+        self.register_buffer("size", torch.ones(self.num_codes))
+        self.register_buffer("sum", torch.zeros(self.num_codes, check_count(code_dim, "code_dim")))
+
+    def reset(self, codebook: Tensor, codes: Tensor | None = None) -> None:
+        """One pseudo-observation at each code (all codes, or those where ``codes`` is True)."""
+        if codes is None:
+            self.size.fill_(1.0)
+            self.sum.copy_(codebook)
+        else:
+            self.size.copy_(torch.where(codes, torch.ones_like(self.size), self.size))
+            self.sum.copy_(torch.where(codes.unsqueeze(1), codebook, self.sum))
+
+    def update(self, codebook: Tensor, flat: Tensor, indices: Tensor, counts: Tensor) -> None:
+        """N_k, m_k <- decay * old + (1 - decay) * batch; ``codebook`` <- m_k / Laplace-smoothed N_k."""
+        flat = flat.to(self.sum.dtype)
+        sums = torch.zeros_like(self.sum).index_add_(0, indices, flat)
+        self.size.mul_(self.decay).add_(counts, alpha=1.0 - self.decay)
+        self.sum.mul_(self.decay).add_(sums, alpha=1.0 - self.decay)
+        n = self.size.sum()
+        smoothed = (self.size + self.eps) / (n + self.num_codes * self.eps) * n
+        torch.div(self.sum, smoothed.unsqueeze(1), out=codebook)
+
+
 class VectorQuantizer(nn.Module):
     r"""Replace each D-vector of the input by its nearest of ``num_codes`` codebook vectors.
 
@@ -161,6 +206,8 @@ class VectorQuantizer(nn.Module):
         beta: weight of the commitment loss (0.25 in the paper).
         ema: learn the codebook by exponential moving averages instead of the codebook loss.
         decay, eps: EMA decay and Laplace smoothing (used only with ``ema=True``).
+        fused: compute the straight-through output and both losses in one fused autograd
+            function (same values and gradients, fewer operations) instead of the plain lines.
         restart_after: if set, a code unused for this many consecutive training steps is
             re-seeded with a random encoder output of the current batch (a dead-code restart).
         channel_dim: where D sits in the input: ``1`` for channel-first conv feature maps
@@ -184,12 +231,14 @@ class VectorQuantizer(nn.Module):
         eps: float = 1e-5,
         restart_after: int | None = None,
         channel_dim: int = 1,
+        fused: bool = False,
     ) -> None:
         super().__init__()
         self.num_codes = check_count(num_codes, "num_codes")
         self.code_dim = check_count(code_dim, "code_dim")
         self.beta = _check_real(beta, "beta", lo=0.0)
         self.ema = bool(ema)
+        self.fused = bool(fused)
         self.decay = _check_real(decay, "decay", lo=0.0, hi=1.0)
         self.eps = _check_real(eps, "eps", lo=0.0, lo_open=True)
         self.restart_after = (
@@ -201,10 +250,10 @@ class VectorQuantizer(nn.Module):
         self.channel_dim = int(channel_dim)
 
         init = torch.empty(self.num_codes, self.code_dim)
+        self.ema_state: EMACodebook | None = None
         if self.ema:  # learned by moving averages, never by an optimizer
             self.register_buffer("codebook", init)
-            self.register_buffer("ema_size", torch.empty(self.num_codes))
-            self.register_buffer("ema_sum", torch.empty(self.num_codes, self.code_dim))
+            self.ema_state = EMACodebook(self.num_codes, self.code_dim, self.decay, self.eps)
         else:
             self.codebook = nn.Parameter(init)
         self.register_buffer("unused_steps", torch.zeros(self.num_codes, dtype=torch.long))
@@ -230,9 +279,8 @@ class VectorQuantizer(nn.Module):
         check_finite(codes, "codes")
         with torch.no_grad():
             self.codebook.copy_(codes)
-            if self.ema:
-                self.ema_size.fill_(1.0)
-                self.ema_sum.copy_(self.codebook)
+            if self.ema_state is not None:
+                self.ema_state.reset(self.codebook)
             self.unused_steps.zero_()
 
     def extra_repr(self) -> str:
@@ -241,6 +289,8 @@ class VectorQuantizer(nn.Module):
             s += f", ema=True, decay={self.decay}, eps={self.eps}"
         if self.restart_after is not None:
             s += f", restart_after={self.restart_after}"
+        if self.fused:
+            s += ", fused=True"
         return s + f", channel_dim={self.channel_dim}"
 
     # --- layout -------------------------------------------------------------------------
@@ -311,9 +361,15 @@ class VectorQuantizer(nn.Module):
         flat = self._flatten(z)
         batch = z.shape[0]
         indices = self._nearest_rows(flat, self.codebook.detach().to(flat.dtype))
-        quantized, codebook_loss, commitment = _StraightThrough.apply(
-            flat, self.codebook, indices, batch, self.beta
-        )
+        if self.fused:
+            quantized, codebook_loss, commitment = _StraightThrough.apply(
+                flat, self.codebook, indices, batch, self.beta
+            )
+        else:  # the lesson's three lines
+            e = self.codebook.index_select(0, indices).to(flat.dtype)
+            quantized = flat + (e - flat).detach()
+            codebook_loss = (flat.detach() - e).pow(2).sum() / batch
+            commitment = self.beta * (flat - e.detach()).pow(2).sum() / batch
         if not torch.isfinite(codebook_loss):  # one scalar check instead of a pass over z
             self._explain_non_finite(z)
         if self.ema:
@@ -322,8 +378,8 @@ class VectorQuantizer(nn.Module):
         with torch.no_grad():
             usage = torch.bincount(indices, minlength=self.num_codes).to(self.codebook.dtype)
             if self.training:
-                if self.ema:
-                    self._ema_update(flat.detach(), indices, usage)
+                if self.ema_state is not None:
+                    self.ema_state.update(self.codebook, flat.detach(), indices, usage)
                 self.unused_steps.add_(1).masked_fill_(usage > 0, 0)
                 if self.restart_after is not None:
                     self._restart_dead(flat.detach())
@@ -344,16 +400,6 @@ class VectorQuantizer(nn.Module):
         raise ValueError("squared distance to the codes overflowed to inf; z is too large "
                          f"(max |z| = {z.detach().abs().max().item():.3g})")
 
-    def _ema_update(self, flat: Tensor, indices: Tensor, counts: Tensor) -> None:
-        """N_k, m_k <- decay * old + (1 - decay) * batch; e_k = m_k / Laplace-smoothed N_k."""
-        flat = flat.to(self.ema_sum.dtype)
-        sums = torch.zeros_like(self.ema_sum).index_add_(0, indices, flat)
-        self.ema_size.mul_(self.decay).add_(counts, alpha=1.0 - self.decay)
-        self.ema_sum.mul_(self.decay).add_(sums, alpha=1.0 - self.decay)
-        n = self.ema_size.sum()
-        smoothed = (self.ema_size + self.eps) / (n + self.num_codes * self.eps) * n
-        torch.div(self.ema_sum, smoothed.unsqueeze(1), out=self.codebook)
-
     def _restart_dead(self, flat: Tensor) -> None:
         """Re-seed codes idle for ``restart_after`` steps with random rows of ``flat``.
 
@@ -369,9 +415,8 @@ class VectorQuantizer(nn.Module):
         fresh = flat.index_select(0, rows).to(self.codebook.dtype)
         dead_rows = dead.unsqueeze(1)
         self.codebook.copy_(torch.where(dead_rows, fresh, self.codebook))
-        if self.ema:  # restart the averages as one pseudo-observation at the new code
-            self.ema_size.copy_(torch.where(dead, torch.ones_like(self.ema_size), self.ema_size))
-            self.ema_sum.copy_(torch.where(dead_rows, fresh, self.ema_sum))
+        if self.ema_state is not None:  # restart the averages as one pseudo-observation at the new code
+            self.ema_state.reset(self.codebook, dead)
         self.num_restarts.add_(dead.sum())
         self.unused_steps.masked_fill_(dead, 0)
 

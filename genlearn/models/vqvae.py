@@ -20,6 +20,9 @@ There is no KL term: with a uniform prior over codes and a deterministic (one-ho
 encoder the KL is the constant ``h w log K``. The discrete bound on the data's
 negative log-likelihood is then ``-log p(x) <= recon + h w log K`` (Bernoulli, binary x),
 or ``recon + (-log p_prior(codes))`` with a learned prior (:mod:`genlearn.models.code_prior`).
+The prior is an object, ``model.prior``: :class:`~genlearn.models.priors.UniformCodes` until
+:meth:`VQVAE.set_prior` installs a fitted :class:`~genlearn.models.code_prior.CodePrior`;
+:meth:`VQVAE.sample` draws code maps from it, and :func:`genlearn.evaluate.vq_bound` scores it.
 """
 
 from __future__ import annotations
@@ -29,25 +32,37 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlearn._validate import check_count, check_finite
+from genlearn.models.base import model_device
+from genlearn.models.code_prior import CodePrior
+from genlearn.models.likelihoods import make_likelihood
 from genlearn.models.nets import UPSAMPLE_MODES, ConvDecoder, ConvEncoder, check_inputs, check_shape
-from genlearn.models.vq import VectorQuantizer, VQOutput, perplexity
+from genlearn.models.priors import Prior, UniformCodes, check_codes
+from genlearn.models.vq import VectorQuantizer, VQOutput
 
 __all__ = [
     "VQVAE",
     "VQVAEOutput",
     "VQVAELoss",
     "vqvae_loss",
-    "CodebookStats",
-    "codebook_stats",
-    "codebook_tracker",
     "VQ_LIKELIHOODS",
 ]
 
-VQ_LIKELIHOODS = ("bernoulli", "mse")
+VQ_LIKELIHOODS = ("bernoulli", "logistic", "mse")
+
+
+def __getattr__(name: str):  # moved to genlearn.evaluate (the one home of evaluation)
+    if name in ("codebook_stats", "codebook_tracker", "CodebookStats"):
+        import warnings
+
+        from genlearn import evaluate
+
+        warnings.warn(f"genlearn.models.vqvae.{name} moved to genlearn.evaluate.{name}", DeprecationWarning,
+                      stacklevel=2)
+        return getattr(evaluate, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class VQVAEOutput(NamedTuple):
@@ -90,8 +105,11 @@ class VQVAE(nn.Module):
         num_codes: K, the codebook size. code_dim: D, the length of each code.
         channels: widths of the stride-2 conv layers (each halves H and W); the decoder mirrors them.
         upsample: ``"transpose"`` or ``"nearest"`` (see :mod:`genlearn.models.nets`).
-        likelihood: ``"bernoulli"`` (decoder outputs logits, reconstruction in nats) or
-            ``"mse"`` (decoder outputs the image, reconstruction = squared error).
+        likelihood: ``"bernoulli"`` (decoder outputs logits, reconstruction in nats, binary data),
+            ``"logistic"`` (discretized logistic over ``levels`` grey levels, nats) or
+            ``"mse"`` (decoder outputs the image, reconstruction = squared error, no likelihood).
+        prior: None (uniform codes) or the config of a :class:`~genlearn.models.code_prior.CodePrior`
+            (set by :meth:`set_prior`, so a checkpoint rebuilds the model with its prior).
         beta, ema, decay, restart_after: passed to :class:`~genlearn.models.vq.VectorQuantizer`.
     """
 
@@ -108,6 +126,9 @@ class VQVAE(nn.Module):
         ema: bool = False,
         decay: float = 0.99,
         restart_after: int | None = None,
+        levels: int = 256,
+        fused: bool = False,
+        prior: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.in_shape = check_shape(in_shape)
@@ -119,11 +140,28 @@ class VQVAE(nn.Module):
             raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
         self.channels = tuple(check_count(c, "channels") for c in channels)
         self.upsample, self.likelihood = upsample, likelihood
+        self.levels = check_count(levels, "levels", minimum=2)
+        self.px_given_z = make_likelihood(likelihood, self.in_shape, levels=self.levels, allowed=VQ_LIKELIHOODS)
         self.encoder = ConvEncoder(self.in_shape, check_count(code_dim, "code_dim"), self.channels)
         self.quantizer = VectorQuantizer(
-            num_codes, code_dim, beta=beta, ema=ema, decay=decay, restart_after=restart_after
+            num_codes, code_dim, beta=beta, ema=ema, decay=decay, restart_after=restart_after, fused=fused
         )
         self.decoder = ConvDecoder(self.in_shape, code_dim, self.channels[::-1], upsample=upsample)
+        self.prior: Prior = UniformCodes(self.num_codes, self.code_shape)
+        if prior is not None:
+            if not isinstance(prior, dict):
+                raise ValueError(f"prior must be None or a CodePrior config dict, got {type(prior).__name__}")
+            self.set_prior(CodePrior(**prior))
+
+    def set_prior(self, prior: Prior) -> VQVAE:
+        """Install a prior over this model's code maps (a fitted :class:`CodePrior`, or
+        :class:`UniformCodes`); it must have the same K and map size. Returns self."""
+        k, shape = getattr(prior, "num_codes", None), tuple(getattr(prior, "code_shape", ()))
+        if not isinstance(prior, Prior) or k != self.num_codes or shape != tuple(self.code_shape):
+            raise ValueError(f"the prior must be a Prior over code maps with {self.num_codes} codes of shape "
+                             f"{self.code_shape}, got {type(prior).__name__} ({k} codes, maps {shape or None})")
+        self.prior = prior.to(model_device(self))
+        return self
 
     # --- sizes ----------------------------------------------------------------------------
     @property
@@ -139,14 +177,15 @@ class VQVAE(nn.Module):
         """``(h, w)``: the size of a code map."""
         return tuple(self.encoder.feature_shape[1:])  # type: ignore[return-value]
 
-    @property
     def config(self) -> dict[str, Any]:
-        """Constructor arguments (JSON-able), saved with checkpoints."""
+        """Constructor arguments (JSON-able, with the prior's), saved with checkpoints."""
         q = self.quantizer
         return {
             "in_shape": list(self.in_shape), "num_codes": q.num_codes, "code_dim": q.code_dim,
             "channels": list(self.channels), "upsample": self.upsample, "likelihood": self.likelihood,
             "beta": q.beta, "ema": q.ema, "decay": q.decay, "restart_after": q.restart_after,
+            "levels": self.levels, "fused": q.fused,
+            "prior": self.prior.config() if isinstance(self.prior, CodePrior) else None,
         }
 
     # --- the three stages -------------------------------------------------------------------
@@ -166,9 +205,8 @@ class VQVAE(nn.Module):
         return self.decoder(z_q)
 
     def decode_mean(self, z_q: Tensor) -> Tensor:
-        """The image a code map stands for: ``sigmoid(logits)`` (Bernoulli) or the output (MSE)."""
-        out = self.decode(z_q)
-        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+        """The image a code map stands for: ``sigmoid(logits)`` (Bernoulli, logistic) or the output (MSE)."""
+        return self.px_given_z.mean(self.decode(z_q))
 
     def forward(self, x: Tensor) -> VQVAEOutput:
         z_e = self.encode(x)
@@ -182,16 +220,7 @@ class VQVAE(nn.Module):
         return self.quantizer.nearest(self.encode(x))
 
     def _check_indices(self, idx: Tensor) -> Tensor:
-        h, w = self.code_shape
-        if not isinstance(idx, Tensor) or idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool:
-            what = idx.dtype if isinstance(idx, Tensor) else type(idx).__name__
-            raise ValueError(f"code maps must be an integer tensor (N, {h}, {w}), got {what}")
-        if idx.ndim != 3 or tuple(idx.shape[1:]) != (h, w):
-            raise ValueError(f"code maps must have shape (N, {h}, {w}) for this model, got {tuple(idx.shape)}")
-        if idx.numel() and (idx.min() < 0 or idx.max() >= self.num_codes):
-            raise ValueError(f"code indices must lie in [0, {self.num_codes}), got min {int(idx.min())}, "
-                             f"max {int(idx.max())}")
-        return idx.long()
+        return check_codes(idx, self.num_codes, self.code_shape)
 
     def lookup(self, idx: Tensor) -> Tensor:
         """Code vectors ``(N, D, h, w)`` of a code map ``(N, h, w)``."""
@@ -206,7 +235,18 @@ class VQVAE(nn.Module):
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
         """``decode_mean(z_q(x))``: the image of each input's code map."""
-        return self.decode_mean(self.quantizer.lookup(self.encode_indices(x)))
+        return self.decode_mean(self.quantizer.lookup(self.encode_indices(x.to(model_device(self)))))
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` images: code maps drawn from ``model.prior``, decoded (:meth:`decode_indices`)."""
+        return self.decode_indices(self.prior.sample(check_count(n, "n"), generator))
+
+    def log_px_given_codes(self, x: Tensor, idx: Tensor) -> Tensor:
+        """``log p(x | z_q(k))`` per example for code maps ``k``; refuses data the likelihood
+        is not a likelihood of (and a squared-error model has none)."""
+        check_inputs(x, self.in_shape)
+        return self.px_given_z.log_prob(x, self.decode(self.lookup(idx.to(model_device(self)))))
 
     @torch.no_grad()
     def init_codebook_from_data(self, x: Tensor, generator: torch.Generator | None = None) -> None:
@@ -225,9 +265,7 @@ def _recon(model: VQVAE, decoded: Tensor, x: Tensor) -> Tensor:
     """Reconstruction term summed over pixels, averaged over the batch."""
     if decoded.shape != x.shape:
         raise ValueError(f"decoder output {tuple(decoded.shape)} and x {tuple(x.shape)} differ in shape")
-    if model.likelihood == "bernoulli":
-        return F.binary_cross_entropy_with_logits(decoded, x, reduction="sum") / x.shape[0]
-    return F.mse_loss(decoded, x, reduction="sum") / x.shape[0]
+    return model.px_given_z.nll_sum(decoded, x) / x.shape[0]
 
 
 def vqvae_loss(model: VQVAE, x: Tensor, out: VQVAEOutput | None = None) -> VQVAELoss:
@@ -238,52 +276,3 @@ def vqvae_loss(model: VQVAE, x: Tensor, out: VQVAEOutput | None = None) -> VQVAE
     vq = out.vq
     loss = recon + vq.codebook_loss + vq.commitment_loss
     return VQVAELoss(loss, recon, vq.codebook_loss, vq.commitment_loss, vq.perplexity.detach().to(loss.dtype))
-
-
-class CodebookStats(NamedTuple):
-    """Code usage over a data set: ``counts`` (K,), ``used`` (fraction of codes picked at
-    least once), ``perplexity`` (exp of the usage entropy, 1..K), ``dead`` (number of unused codes)."""
-
-    counts: Tensor
-    used: float
-    perplexity: float
-    dead: int
-
-
-@torch.no_grad()
-def codebook_stats(model: VQVAE, x: Tensor, batch_size: int = 1000) -> CodebookStats:
-    """How the images ``x`` use the codebook (eval mode, no state change)."""
-    batch_size = check_count(batch_size, "batch_size")
-    if len(x) == 0:
-        raise ValueError("x is empty; expected images (N, C, H, W) with N >= 1")
-    dev = model.quantizer.codebook.device
-    was_training = model.training
-    model.eval()
-    try:
-        idx = torch.cat([model.encode_indices(x[i : i + batch_size].to(dev)).reshape(-1)
-                         for i in range(0, len(x), batch_size)])
-    finally:
-        model.train(was_training)
-    counts = torch.bincount(idx, minlength=model.num_codes).cpu()
-    used = int((counts > 0).sum())
-    return CodebookStats(counts, used / model.num_codes, float(perplexity(counts.double(), model.num_codes)),
-                         model.num_codes - used)
-
-
-def codebook_tracker(x: Tensor, prefix: str = "data_", model: VQVAE | None = None):
-    """An ``after_epoch`` hook for :func:`genlearn.train.fit` that appends, after every epoch,
-    the codebook usage on ``x`` to ``history[prefix + "used"]`` (fraction of codes used) and
-    ``history[prefix + "perplexity"]``. Given ``model``, the untrained state is measured now
-    and becomes entry 0 (then entry ``e`` is the state after ``e`` epochs)."""
-    start = [codebook_stats(model, x)] if model is not None else []
-
-    def record(history: dict[str, list[float]], stats: CodebookStats) -> None:
-        history.setdefault(prefix + "used", []).append(stats.used)
-        history.setdefault(prefix + "perplexity", []).append(stats.perplexity)
-
-    def track(epoch: int, model: nn.Module, history: dict[str, list[float]]) -> None:
-        while start:
-            record(history, start.pop())
-        record(history, codebook_stats(model, x))
-
-    return track

@@ -1,5 +1,5 @@
-r"""Latent-space tools: decode a point, interpolate between codes, traverse one dimension,
-and the two widgets built on them (a slider per latent dimension; a slider between two
+r"""Latent-space widgets (the helpers they use live in :mod:`genlearn.models.latent` and are
+re-exported here): the two widgets (a slider per latent dimension; a slider between two
 examples).
 
 Works with any genlearn model that has ``encode`` (returning codes, or
@@ -17,7 +17,6 @@ Interpolation between codes ``z0`` and ``z1`` at ``t`` in [0, 1]::
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -38,114 +37,16 @@ __all__ = [
 ]
 
 
-def _device(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
-def _latent_dim(model: nn.Module) -> int:
-    d = getattr(model, "latent_dim", None)
-    if not isinstance(d, int):
-        raise ValueError(f"{type(model).__name__} has no integer `latent_dim`; expected a genlearn AE/VAE")
-    return d
-
-
-def encode_mean(model: nn.Module, x: Tensor, batch_size: int = 1000) -> Tensor:
-    """Codes of ``x`` on the CPU, ``(N, latent_dim)``: ``f(x)`` for an AE, the posterior mean
-    ``mu(x)`` for a VAE (no sampling, no gradients, eval mode)."""
-    was_training = model.training
-    model.eval()
-    out = []
-    try:
-        with torch.no_grad():
-            for i in range(0, len(x), check_count(batch_size, "batch_size")):
-                code = model.encode(x[i : i + batch_size].to(_device(model)))
-                out.append((code[0] if isinstance(code, tuple) else code).cpu())
-    finally:
-        model.train(was_training)
-    if not out:
-        raise ValueError("x is empty; expected a batch (N, ...) with N >= 1")
-    return torch.cat(out)
-
-
-def decode_points(model: nn.Module, z: Tensor) -> Tensor:
-    """Images ``E[x|z]`` on the CPU for codes ``z`` ``(N, latent_dim)`` (no gradients, eval mode)."""
-    d = _latent_dim(model)
-    z = torch.as_tensor(z, dtype=torch.float32)
-    if z.ndim != 2 or z.shape[1] != d:
-        raise ValueError(f"z must have shape (N, {d}) for this model, got {tuple(z.shape)}")
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            p = next(model.parameters())
-            return model.decode_mean(z.to(device=p.device, dtype=p.dtype)).cpu()
-    finally:
-        model.train(was_training)
-
-
-def decode_point(model: nn.Module, z: Tensor | Sequence[float]) -> Tensor:
-    """The image ``E[x|z]`` for one code ``z`` of shape ``(latent_dim,)``: shape ``in_shape``."""
-    d = _latent_dim(model)
-    z = torch.as_tensor(z, dtype=torch.float32)
-    if z.shape != (d,):
-        raise ValueError(f"z must have shape ({d},) (one code), got {tuple(z.shape)}")
-    return decode_points(model, z[None])[0]
-
-
-def interpolate(z0: Tensor, z1: Tensor, steps: int, method: str = "linear") -> Tensor:
-    """``steps`` codes from ``z0`` (t = 0) to ``z1`` (t = 1), shape ``(steps, d)``; ``method``
-    is ``"linear"`` or ``"slerp"`` (module docstring)."""
-    steps = check_count(steps, "steps", minimum=2)
-    z0, z1 = torch.as_tensor(z0), torch.as_tensor(z1)
-    if z0.ndim != 1 or z0.shape != z1.shape:
-        raise ValueError(f"z0 and z1 must be 1-D codes of the same size, got {tuple(z0.shape)} and "
-                         f"{tuple(z1.shape)}")
-    dtype = z0.dtype if z0.dtype.is_floating_point else torch.float32
-    z0, z1 = z0.to(dtype), z1.to(dtype)
-    t = torch.linspace(0, 1, steps, dtype=dtype)[:, None]
-    if method == "linear":
-        return (1 - t) * z0 + t * z1
-    if method == "slerp":
-        n0, n1 = z0.norm(), z1.norm()
-        if n0 == 0 or n1 == 0:
-            raise ValueError("slerp needs non-zero codes (the angle is undefined at 0)")
-        omega = torch.arccos((z0 @ z1 / (n0 * n1)).clamp(-1, 1))
-        if omega.abs() < 1e-6:  # (anti)parallel is not defined; parallel: straight line
-            return (1 - t) * z0 + t * z1
-        return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
-    raise ValueError(f"method must be 'linear' or 'slerp', got {method!r}")
-
-
-def interpolation_frames(model: nn.Module, x0: Tensor, x1: Tensor, steps: int = 9,
-                         method: str = "linear") -> Tensor:
-    """Decode the path between the codes of two inputs ``x0``, ``x1`` (each one example of shape
-    ``in_shape``): images ``(steps, *in_shape)``, the first and last being the reconstructions."""
-    shape = tuple(getattr(model, "in_shape", x0.shape))
-    for name, x in (("x0", x0), ("x1", x1)):
-        if tuple(x.shape) != shape:
-            raise ValueError(f"{name} must be one example of shape {shape}, got {tuple(x.shape)}")
-    z = encode_mean(model, torch.stack([x0, x1]))
-    return decode_points(model, interpolate(z[0], z[1], steps, method))
-
-
-def traverse(model: nn.Module, z: Tensor, dims: Sequence[int] | None = None,
-             values: Sequence[float] | Tensor = (-3, -2, -1, 0, 1, 2, 3)) -> Tensor:
-    """Latent traversal: starting from code ``z`` ``(d,)``, set dimension ``dims[r]`` to each of
-    ``values`` in turn. Returns images ``(len(dims), len(values), *in_shape)``."""
-    d = _latent_dim(model)
-    z = torch.as_tensor(z, dtype=torch.float32)
-    if z.shape != (d,):
-        raise ValueError(f"z must have shape ({d},), got {tuple(z.shape)}")
-    dims = list(range(d)) if dims is None else [int(k) for k in dims]
-    if not dims or any(not 0 <= k < d for k in dims):
-        raise ValueError(f"dims must be latent indices in [0, {d}), got {dims}")
-    vals = torch.as_tensor(values, dtype=torch.float32).reshape(-1)
-    codes = z.repeat(len(dims), len(vals), 1)  # (rows, cols, d)
-    for r, k in enumerate(dims):
-        codes[r, :, k] = vals
-    images = decode_points(model, codes.reshape(-1, d))
-    return images.reshape(len(dims), len(vals), *images.shape[1:])
+from genlearn.models.latent import (  # noqa: F401  (the latent helpers' home is genlearn.models.latent)
+    _latent_dim,
+    decode_point,
+    decode_points,
+    encode_mean,
+    interpolate,
+    interpolation_frames,
+    slerp,
+    traverse,
+)
 
 
 def image_png(image: Tensor, scale: int = 1) -> bytes:

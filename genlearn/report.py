@@ -1,0 +1,144 @@
+"""What ``genlearn train`` and ``genlearn sample`` do: train one of the course's models on a data
+set and write its checkpoint, plots and ``metrics.json``; draw samples from a checkpoint.
+
+``metrics.json`` names what it reports. A likelihood is reported only where it is one of the
+data as given: ``likelihood`` says which (Bernoulli for binary pixels, discretized logistic for
+grey levels, a Gaussian density for continuous data), ``test_nll_nats_iwae100`` and
+``test_nll_bits_per_dim`` are the IWAE (K = 100) estimate for the AE (with its fitted Gaussian)
+and the VAE, ``test_nll_bound_*`` the VQ-VAE's bound with its PixelCNN prior; the VAE-GAN has
+no likelihood (``likelihood: null`` with the reason). ``baseline_independent_pixels_bits_per_dim``
+is the trivial rival every likelihood should beat.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from genlearn import distributed
+from genlearn._validate import check_count
+from genlearn.checkpoint import load, save
+from genlearn.data import load_data
+from genlearn.evaluate import IndependentPixels, bits_per_dim, iwae_bound, reconstruction_error, vq_bound
+from genlearn.models import VAEGAN, VQVAE
+from genlearn.models.likelihoods import grey_levels
+from genlearn.recipes import MODELS, build, sample_images, train_model
+from genlearn.runtime import seed_everything
+
+__all__ = ["Report", "train_and_report", "likelihood_metrics", "sample_to_png"]
+
+
+def likelihood_metrics(model: nn.Module, train_x: Tensor, test_x: Tensor, k: int = 100,
+                       seed: int = 0) -> dict[str, Any]:
+    """The likelihood figures of ``model`` on ``test_x``, only where the model has a likelihood
+    of these data (module docstring); a ``likelihood`` entry says what was measured or why not."""
+    n_dims = math.prod(test_x.shape[1:])
+    out: dict[str, Any] = {}
+    levels = grey_levels(train_x)
+    if levels is not None:
+        out["data_grey_levels"] = levels
+        out["baseline_independent_pixels_bits_per_dim"] = IndependentPixels(train_x, levels).bits_per_dim(test_x)
+    lik = getattr(model, "px_given_z", None)
+    if isinstance(model, VAEGAN) or lik is None or not lik.is_likelihood:
+        why = ("the VAE-GAN trains a learned similarity, not a likelihood of pixels" if isinstance(model, VAEGAN)
+               else "the model is trained on squared error, which is not a likelihood")
+        return out | {"likelihood": None, "likelihood_why_not": why}
+    try:
+        lik.check_data(test_x)
+    except ValueError as err:
+        return out | {"likelihood": None, "likelihood_why_not": str(err)}
+    out["likelihood"] = {"name": lik.name, "of": lik.describe_data()}
+    if isinstance(model, VQVAE):
+        nll = float(-vq_bound(model, test_x).mean())
+        return out | {"test_nll_bound_nats": nll, "test_nll_bound_bits_per_dim": float(bits_per_dim(nll, n_dims))}
+    nll = float(-iwae_bound(model, test_x, k, generator=torch.Generator().manual_seed(seed)).mean())
+    return out | {"test_nll_nats_iwae100" if k == 100 else f"test_nll_nats_iwae{k}": nll,
+                  "test_nll_bits_per_dim": float(bits_per_dim(nll, n_dims))}
+
+
+@dataclass
+class Report:
+    metrics: dict[str, Any]
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def train_and_report(name: str, data: str, epochs: int, out: Path, *, seed: int = 0, batch_size: int = 100,
+                     lr: float | None = None, progress: bool = True) -> Report | None:
+    """Train model ``name`` on ``data`` and write its checkpoint, plots and metrics to ``out``.
+
+    Under ``torchrun`` every process trains its share of each batch and only rank 0
+    writes files and returns the report (the others return None).
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+    epochs = check_count(epochs, "epochs")
+    train_set, test_set = load_data(data, seed)
+    seed_everything(seed)
+    model = build(name, tuple(train_set.x.shape[1:]), grey_levels(train_set.x))
+    is_main = distributed.is_main_process()
+    start = time.perf_counter()
+    history = train_model(name, model, train_set.x, epochs, batch_size=batch_size, lr=lr, seed=seed,
+                          progress=progress and is_main)
+    seconds = time.perf_counter() - start
+    if not is_main:
+        return None
+    model.eval()
+    metrics: dict[str, Any] = {
+        "model": name, "data": data, "epochs": epochs, "seed": seed, "train_seconds": round(seconds, 3),
+        "final_losses": {k: v[-1] for k, v in history.items() if k != "seconds" and v},
+        "test_recon_error": reconstruction_error(model, test_set.x),
+    }
+    samples = sample_images(model, 64, torch.Generator().manual_seed(seed))
+    if tuple(train_set.x.shape[1:]) == (1, 8, 8):
+        from genlearn.sample_quality import sample_quality
+
+        quality = sample_quality(samples)
+        metrics.update(frechet=quality.frechet, sharpness_gap=quality.sharpness_gap)
+    metrics.update(likelihood_metrics(model, train_set.x, test_set.x, seed=seed))
+    out.mkdir(parents=True, exist_ok=True)
+    report = Report(metrics)
+    report.files["checkpoint"] = save(model, out / "model.pt")
+    report.files["losses"] = _save_figure(_loss_figure(history, name), out / "losses.png")
+    report.files["samples"] = _save_figure(_grid_figure(samples, f"{name}: samples"), out / "samples.png")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    report.files["metrics"] = out / "metrics.json"
+    return report
+
+
+def sample_to_png(checkpoint: Path, n: int, out: Path, seed: int = 0) -> Path:
+    """Load a checkpoint written by :func:`train_and_report` and save ``n`` samples as a grid."""
+    n = check_count(n, "n")
+    model = load(checkpoint)
+    if type(model).__name__ not in ("AE", "VAE", "VQVAE", "VAEGAN"):
+        raise ValueError(f"{checkpoint} holds a {type(model).__name__}, not a model written by `genlearn train`")
+    samples = sample_images(model, n, torch.Generator().manual_seed(seed))
+    return _save_figure(_grid_figure(samples, f"{n} samples"), out)
+
+
+def _loss_figure(history: dict[str, list[float]], name: str):
+    from genlearn.viz import loss_curves
+
+    keys = [k for k in history if k not in ("seconds",) and history[k] and all(map(math.isfinite, history[k]))]
+    return loss_curves({k: history[k] for k in keys}, keys=keys, title=f"{name}: training losses")
+
+
+def _grid_figure(images: Tensor, title: str):
+    from genlearn.viz import image_grid
+
+    return image_grid(images, ncols=int(math.ceil(math.sqrt(len(images)))), title=title)
+
+
+def _save_figure(fig, path: Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"output must be a .png file, got {path.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path

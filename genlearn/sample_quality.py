@@ -1,0 +1,224 @@
+r"""Sample-quality scores (not likelihoods): a Frechet distance in a classifier's features and a
+sharpness score, each with a function giving its real-versus-real reference value.
+Both work on any model's samples ``(N, 1, 8, 8)`` with values in [0, 1].
+
+* **Frechet distance** (the idea of FID, Heusel et al., 2017, with a small digit classifier
+  instead of Inception). Fit a Gaussian to the features of each image set,
+  ``N(m1, S1)`` and ``N(m2, S2)``; the squared 2-Wasserstein distance between them is::
+
+      FD = |m1 - m2|^2 + tr(S1 + S2 - 2 (S1 S2)^{1/2})
+
+  computed here as ``tr (S1 S2)^{1/2} = sum_i sqrt(lambda_i)`` with ``lambda_i`` the
+  eigenvalues of the symmetric ``S1^{1/2} S2 S1^{1/2}``. Lower is better; 0 for identical
+  statistics. The features are the penultimate layer of :func:`digit_classifier`.
+* **Sharpness**: the mean image-gradient magnitude, with forward differences
+  ``dx = x[i, j+1] - x[i, j]``, ``dy = x[i+1, j] - x[i, j]`` on the common 7x7 grid::
+
+      sharpness(x) = mean_{i,j} sqrt(dx_ij^2 + dy_ij^2)
+
+  Averaging images (what a pixel-wise loss rewards under ambiguity) smooths edges and lowers
+  it; :func:`sharpness_gap` compares it with real digits.
+* **Reference values**: :func:`frechet_reference` is the Frechet distance between two disjoint
+  random halves of the real images (of the same size as the samples being scored): the estimator
+  is biased upwards at small N, so a model's score means something only beside it.
+  :func:`sharpness_reference` is the real images' own sharpness (gap 0 by definition).
+
+The classifier is trained once per process (about a second on a CPU), deterministically:
+fixed seed, full-batch Adam on the fixed training split of :func:`genlearn.data.load_digits`,
+always on the CPU in float32 with one thread, without touching the global random state.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from genlearn._validate import check_count
+from genlearn.data import DIGITS_SHAPE, load_digits
+
+__all__ = [
+    "DigitClassifier",
+    "digit_classifier",
+    "classifier_accuracy",
+    "digit_features",
+    "gaussian_stats",
+    "frechet_distance",
+    "frechet_gaussians",
+    "digit_frechet_distance",
+    "sharpness",
+    "sharpness_gap",
+    "SampleQuality",
+    "sample_quality",
+    "frechet_reference",
+    "sharpness_reference",
+]
+
+
+def check_digit_images(x: Tensor, name: str = "images") -> Tensor:
+    """Reject anything but a floating tensor ``(N, 1, 8, 8)``, N >= 1, finite, values in [0, 1]."""
+    if not isinstance(x, Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of shape (N, 1, 8, 8), got {type(x).__name__}")
+    if x.ndim != 4 or tuple(x.shape[1:]) != DIGITS_SHAPE or len(x) == 0:
+        raise ValueError(f"{name} must have shape (N, 1, 8, 8) with N >= 1, got {tuple(x.shape)}")
+    if not x.dtype.is_floating_point:
+        raise ValueError(f"{name} must be a floating tensor with values in [0, 1], got dtype {x.dtype}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    lo, hi = float(x.min()), float(x.max())
+    if lo < -1e-6 or hi > 1 + 1e-6:
+        raise ValueError(f"{name} must have values in [0, 1] (e.g. sigmoid of logits), got range [{lo:.3g}, {hi:.3g}]")
+    return x
+
+
+class DigitClassifier(nn.Module):
+    """MLP ``64 -> 128 -> 64 -> 10`` (ReLU). ``features(x)``: the 64 penultimate activations."""
+
+    def __init__(self, hidden: int = 128, n_features: int = 64) -> None:
+        super().__init__()
+        f32 = {"dtype": torch.float32}  # the same weights whatever torch's default dtype
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(64, hidden, **f32), nn.ReLU(),
+                                  nn.Linear(hidden, n_features, **f32), nn.ReLU())
+        self.head = nn.Linear(n_features, 10, **f32)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+@lru_cache(maxsize=1)
+def digit_classifier(seed: int = 0, steps: int = 400, lr: float = 3e-3) -> DigitClassifier:
+    """The feature network of the Frechet distance, trained on the digits' training split.
+
+    Full-batch Adam on the cross-entropy (weight decay 1e-4) for ``steps`` steps from a fixed
+    seed, on the CPU in float32; cached per process. Returned in eval mode, frozen (never
+    train it further: every score in the course uses this one network).
+    """
+    train = load_digits("train")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: one thread is fastest, and bits match on every machine
+    try:
+        with torch.random.fork_rng(devices=[]), torch.enable_grad():
+            torch.manual_seed(seed)
+            net = DigitClassifier()
+            opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-4)
+            for _ in range(steps):
+                opt.zero_grad(set_to_none=True)
+                nn.functional.cross_entropy(net(train.x.float()), train.y).backward()
+                opt.step()
+    finally:
+        torch.set_num_threads(threads)
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def classifier_accuracy(split: str = "test") -> float:
+    """Accuracy of :func:`digit_classifier` on a split of the digits (``"test"``: 297 images)."""
+    data = load_digits(split)
+    net = digit_classifier()
+    with torch.no_grad():
+        return float((net(data.x.float()).argmax(1) == data.y).double().mean())
+
+
+def digit_features(images: Tensor) -> Tensor:
+    """Penultimate-layer features of :func:`digit_classifier`, ``(N, 64)`` float64 on the CPU."""
+    x = check_digit_images(images).detach().to("cpu", torch.float32)
+    net = digit_classifier()
+    with torch.no_grad():
+        return net.features(x).double()
+
+
+def gaussian_stats(features: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean ``(d,)`` and covariance ``(d, d)`` (N - 1 in the denominator) of ``features`` ``(N, d)``."""
+    if not isinstance(features, Tensor) or features.ndim != 2 or len(features) < 2:
+        raise ValueError("features must be a tensor (N, d) with N >= 2, got "
+                         f"{tuple(features.shape) if isinstance(features, Tensor) else type(features).__name__}")
+    f = features.double()
+    return f.mean(0), torch.cov(f.T).reshape(f.shape[1], f.shape[1])
+
+
+def _sqrt_psd(s: Tensor) -> Tensor:
+    vals, vecs = torch.linalg.eigh(s)
+    return (vecs * vals.clamp(min=0).sqrt()) @ vecs.T
+
+
+def frechet_gaussians(m1: Tensor, s1: Tensor, m2: Tensor, s2: Tensor) -> float:
+    """``|m1 - m2|^2 + tr(S1 + S2 - 2 (S1 S2)^{1/2})`` for two Gaussians (float64)."""
+    m1, s1, m2, s2 = (t.double() for t in (m1, s1, m2, s2))
+    d = m1.shape[0]
+    for name, m, s in (("first", m1, s1), ("second", m2, s2)):
+        if m.shape != (d,) or s.shape != (d, d):
+            raise ValueError(f"the {name} Gaussian needs a mean ({d},) and a covariance ({d}, {d}), "
+                             f"got {tuple(m.shape)} and {tuple(s.shape)}")
+    r1 = _sqrt_psd(s1)
+    middle = r1 @ s2 @ r1
+    tr_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
+    return float((m1 - m2).pow(2).sum() + s1.trace() + s2.trace() - 2 * tr_sqrt)
+
+
+def frechet_distance(features_a: Tensor, features_b: Tensor) -> float:
+    """Frechet distance between Gaussians fitted to two feature sets ``(N, d)`` and ``(M, d)``."""
+    a, b = gaussian_stats(features_a), gaussian_stats(features_b)
+    if a[0].shape != b[0].shape:
+        raise ValueError(f"both feature sets need the same width d, got {a[0].shape[0]} and {b[0].shape[0]}")
+    return frechet_gaussians(*a, *b)
+
+
+def digit_frechet_distance(samples: Tensor, reference: Tensor | None = None) -> float:
+    """Frechet distance between the classifier features of ``samples`` and of ``reference``
+    (default: the 297 real test digits). Both ``(N, 1, 8, 8)`` in [0, 1], N >= 2."""
+    ref = load_digits("test").x if reference is None else reference
+    return frechet_distance(digit_features(samples), digit_features(ref))
+
+
+def sharpness(images: Tensor) -> Tensor:
+    """Mean image-gradient magnitude of each image, ``(N,)`` (module docstring)."""
+    x = check_digit_images(images).detach().double()
+    dx = x[..., :-1, 1:] - x[..., :-1, :-1]
+    dy = x[..., 1:, :-1] - x[..., :-1, :-1]
+    return (dx.pow(2) + dy.pow(2)).sqrt().flatten(1).mean(1).cpu()
+
+
+def sharpness_gap(samples: Tensor, reference: Tensor | None = None) -> float:
+    """``|mean sharpness(samples) - mean sharpness(reference)| / mean sharpness(reference)``
+    (default reference: the real test digits). 0 means as sharp as the real data."""
+    ref = float(sharpness(load_digits("test").x if reference is None else reference).mean())
+    return abs(float(sharpness(samples).mean()) - ref) / ref
+
+
+class SampleQuality(NamedTuple):
+    """``frechet`` and ``sharpness_gap`` against the real test digits, and the raw ``sharpness``."""
+
+    frechet: float
+    sharpness_gap: float
+    sharpness: float
+
+
+def sample_quality(samples: Tensor) -> SampleQuality:
+    """Both scores of ``samples`` ``(N, 1, 8, 8)`` against the real test digits."""
+    check_count(len(samples), "number of samples", minimum=2)
+    return SampleQuality(digit_frechet_distance(samples), sharpness_gap(samples), float(sharpness(samples).mean()))
+
+
+def frechet_reference(n: int | None = None, reference: Tensor | None = None, seed: int = 0) -> float:
+    """The real-versus-real Frechet distance: between two disjoint random halves of ``reference``
+    (default: the real test digits), each of ``n`` images (default: half of them). Score samples
+    with the same ``n`` to compare like with like."""
+    ref = load_digits("test").x if reference is None else check_digit_images(reference, "reference")
+    half = len(ref) // 2
+    n = half if n is None else check_count(n, "n", minimum=2)
+    if n > half:
+        raise ValueError(f"n must be at most half the reference set ({half}), got {n}")
+    perm = torch.randperm(len(ref), generator=torch.Generator().manual_seed(seed))
+    return frechet_distance(digit_features(ref[perm[:n]]), digit_features(ref[perm[n : 2 * n]]))
+
+
+def sharpness_reference(reference: Tensor | None = None) -> float:
+    """Mean sharpness of the real images (default: the test digits); :func:`sharpness_gap` is 0 there."""
+    return float(sharpness(load_digits("test").x if reference is None else reference).mean())
