@@ -93,11 +93,20 @@ def apply(fn: Callable[[Tensor], Any], x: Tensor, name: str) -> Tensor:
     return y
 
 
-def check_number(v: Any, name: str, lo: float = 0.0, strict: bool = False) -> float:
-    """A finite real number ``>= lo`` (``> lo`` when ``strict``), as a float."""
+def check_number(v: Any, name: str, lo: float = 0.0, strict: bool = False, hi: float | None = None) -> float:
+    """A finite real number ``>= lo`` (``> lo`` when ``strict``) and ``< hi`` when ``hi`` is given,
+    as a float; NumPy and 0-dim tensor scalars are accepted, bools are not: the one number check."""
+    if isinstance(v, Tensor) and v.ndim == 0 and not v.dtype.is_complex and v.dtype != torch.bool:
+        v = v.item()
+    elif not isinstance(v, (int, float, bool)) and hasattr(v, "__float__") and not hasattr(v, "__len__"):
+        try:
+            v = float(v)  # NumPy scalars
+        except (TypeError, ValueError):
+            pass
     ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    if not ok or (v <= lo if strict else v < lo):
-        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {lo}, got {v!r}")
+    if not ok or (v <= lo if strict else v < lo) or (hi is not None and v >= hi):
+        rng = f"{'>' if strict else '>='} {lo}" + (f" and < {hi}" if hi is not None else "")
+        raise ValueError(f"{name} must be a finite number {rng}, got {v!r}")
     return float(v)
 
 

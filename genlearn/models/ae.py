@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from genlearn._validate import check_count
+from genlearn._validate import check_count, check_number
 from genlearn.models.base import Posterior, draw_normal, eval_mode, map_batches, model_device
 from genlearn.models.likelihoods import (
     Bernoulli,
@@ -65,12 +65,6 @@ class AELoss(NamedTuple):
 
     loss: Tensor
     recon: Tensor
-
-
-def _check_noise(v: float, name: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
-        raise ValueError(f"{name} must be a finite number >= 0 (a noise std), got {v!r}")
-    return float(v)
 
 
 class AE(nn.Module):
@@ -105,8 +99,8 @@ class AE(nn.Module):
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         self.arch, self.output, self.upsample = arch, output, upsample
         self.hidden, self.channels = tuple(hidden), tuple(channels)
-        self.input_noise = _check_noise(input_noise, "input_noise")
-        self.code_noise = _check_noise(code_noise, "code_noise")
+        self.input_noise = check_number(input_noise, "input_noise (a noise std)")
+        self.code_noise = check_number(code_noise, "code_noise (a noise std)")
         self.encoder = build_encoder(self.in_shape, self.latent_dim, arch, self.hidden, self.channels)
         self.decoder = build_decoder(
             self.in_shape, self.latent_dim, arch, self.hidden[::-1], self.channels[::-1], upsample

@@ -51,7 +51,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from genlearn._validate import check_count, check_finite
+from genlearn._validate import check_count, check_finite, check_number
 
 __all__ = ["VectorQuantizer", "VQOutput", "EMACodebook", "perplexity"]
 
@@ -172,8 +172,8 @@ class EMACodebook(nn.Module):
     def __init__(self, num_codes: int, code_dim: int, decay: float = 0.99, eps: float = 1e-5) -> None:
         super().__init__()
         self.num_codes = check_count(num_codes, "num_codes")
-        self.decay = _check_real(decay, "decay", lo=0.0, hi=1.0)
-        self.eps = _check_real(eps, "eps", lo=0.0, lo_open=True)
+        self.decay = check_number(decay, "decay", hi=1.0)
+        self.eps = check_number(eps, "eps", strict=True)
         self.register_buffer("size", torch.ones(self.num_codes))
         self.register_buffer("sum", torch.zeros(self.num_codes, check_count(code_dim, "code_dim")))
 
@@ -236,11 +236,11 @@ class VectorQuantizer(nn.Module):
         super().__init__()
         self.num_codes = check_count(num_codes, "num_codes")
         self.code_dim = check_count(code_dim, "code_dim")
-        self.beta = _check_real(beta, "beta", lo=0.0)
+        self.beta = check_number(beta, "beta")
         self.ema = bool(ema)
         self.fused = bool(fused)
-        self.decay = _check_real(decay, "decay", lo=0.0, hi=1.0)
-        self.eps = _check_real(eps, "eps", lo=0.0, lo_open=True)
+        self.decay = check_number(decay, "decay", hi=1.0)
+        self.eps = check_number(eps, "eps", strict=True)
         self.restart_after = (
             None if restart_after is None else check_count(restart_after, "restart_after")
         )
@@ -419,22 +419,3 @@ class VectorQuantizer(nn.Module):
             self.ema_state.reset(self.codebook, dead)
         self.num_restarts.add_(dead.sum())
         self.unused_steps.masked_fill_(dead, 0)
-
-
-def _check_real(
-    x: float, name: str, lo: float, hi: float | None = None, lo_open: bool = False
-) -> float:
-    """A finite real number in [lo, hi) (or (lo, hi) when ``lo_open``)."""
-    if isinstance(x, bool):
-        raise ValueError(f"{name} must be a real number, got a bool")
-    if not isinstance(x, (int, float)):
-        try:
-            x = float(x)  # accepts NumPy and 0-dim tensor scalars
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a real number, got {x!r}") from None
-    x = float(x)
-    bad_lo = x <= lo if lo_open else x < lo
-    if not x == x or x in (float("inf"), float("-inf")) or bad_lo or (hi is not None and x >= hi):
-        rng = f"{'(' if lo_open else '['}{lo}, {hi if hi is not None else 'inf'})"
-        raise ValueError(f"{name} must be in {rng}, got {x}")
-    return x

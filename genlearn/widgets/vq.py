@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from genlearn._validate import check_count
+from genlearn.models.base import eval_mode
 from genlearn.widgets.latent import image_png
 
 __all__ = ["filled_code_map", "edit_code_map", "decode_code_map", "code_atlas", "code_explorer"]
@@ -74,12 +75,8 @@ def edit_code_map(model: nn.Module, code_map: Tensor, row: int, col: int, k: int
 def decode_code_map(model: nn.Module, code_map: Tensor) -> Tensor:
     """The image ``(C, H, W)`` (CPU, eval mode) that one code map ``(h, w)`` decodes to."""
     code_map = _check_map(model, code_map)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         return model.decode_indices(code_map[None])[0].cpu()
-    finally:
-        model.train(was_training)
 
 
 def code_atlas(model: nn.Module, codes: Sequence[int] | Tensor | None = None) -> Tensor:
@@ -98,12 +95,8 @@ def code_atlas(model: nn.Module, codes: Sequence[int] | Tensor | None = None) ->
     if not codes:
         raise ValueError("codes is empty; pass at least one code index")
     maps = torch.stack([filled_code_map(model, c) for c in codes])
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         return model.decode_indices(maps).cpu()
-    finally:
-        model.train(was_training)
 
 
 def code_explorer(model: nn.Module, x: Tensor | None = None, k: int = 0, scale: int | None = None):
