@@ -54,15 +54,22 @@ __all__ = [
     "sample_quality",
     "frechet_reference",
     "sharpness_reference",
+    "check_images",
+    "FashionClassifier",
+    "fashion_classifier",
+    "image_features",
+    "frechet",
 ]
 
 
-def check_digit_images(x: Tensor, name: str = "images") -> Tensor:
-    """Reject anything but a floating tensor ``(N, 1, 8, 8)``, N >= 1, finite, values in [0, 1]."""
+def check_images(x: Tensor, name: str = "images", shape: tuple[int, ...] | None = None) -> Tensor:
+    """Reject anything but a floating tensor ``(N, C, H, W)`` (of ``shape`` per image when given),
+    N >= 1, finite, values in [0, 1]."""
+    want = "(N, C, H, W)" if shape is None else f"(N, {', '.join(map(str, shape))})"
     if not isinstance(x, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of shape (N, 1, 8, 8), got {type(x).__name__}")
-    if x.ndim != 4 or tuple(x.shape[1:]) != DIGITS_SHAPE or len(x) == 0:
-        raise ValueError(f"{name} must have shape (N, 1, 8, 8) with N >= 1, got {tuple(x.shape)}")
+        raise ValueError(f"{name} must be a torch.Tensor of shape {want}, got {type(x).__name__}")
+    if x.ndim != 4 or len(x) == 0 or (shape is not None and tuple(x.shape[1:]) != tuple(shape)):
+        raise ValueError(f"{name} must have shape {want} with N >= 1, got {tuple(x.shape)}")
     if not x.dtype.is_floating_point:
         raise ValueError(f"{name} must be a floating tensor with values in [0, 1], got dtype {x.dtype}")
     if not torch.isfinite(x).all():
@@ -71,6 +78,11 @@ def check_digit_images(x: Tensor, name: str = "images") -> Tensor:
     if lo < -1e-6 or hi > 1 + 1e-6:
         raise ValueError(f"{name} must have values in [0, 1] (e.g. sigmoid of logits), got range [{lo:.3g}, {hi:.3g}]")
     return x
+
+
+def check_digit_images(x: Tensor, name: str = "images") -> Tensor:
+    """:func:`check_images` for 8x8 digits ``(N, 1, 8, 8)``."""
+    return check_images(x, name, DIGITS_SHAPE)
 
 
 class DigitClassifier(nn.Module):
@@ -116,6 +128,98 @@ def digit_classifier(seed: int = 0, steps: int = 400, lr: float = 3e-3) -> Digit
     for p in net.parameters():
         p.requires_grad_(False)
     return net
+
+
+class FashionClassifier(nn.Module):
+    """CNN for 28x28 images: two stride-2 convs (16, 32 channels), ``features(x)``: 64 units, then 10 logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, 16, 3, 2, 1), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU(),
+                                  nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU())
+        self.head = nn.Linear(64, 10)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+@lru_cache(maxsize=1)
+def fashion_classifier(seed: int = 0, epochs: int = 2, n_train: int = 20000) -> FashionClassifier:
+    """The feature network of the Frechet distance on 28x28 images: trained on the first
+    ``n_train`` Fashion-MNIST training images (Adam, batch 128, ``epochs`` epochs, fixed seed,
+    one CPU thread, float32), cached per process and on disk (``$XDG_CACHE_HOME/genlearn``),
+    frozen. Every 28x28 score in the course uses this one network."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genlearn"
+    path = cache / f"fashion-features-s{seed}-e{epochs}-n{n_train}-torch{torch.__version__.split('+')[0]}.pt"
+    net = FashionClassifier()
+    loaded = False
+    if path.is_file():
+        try:
+            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            loaded = True
+        except Exception:  # a corrupt cache entry: train again
+            loaded = False
+    if not loaded:
+        from genlearn.data import load_fashion_mnist
+
+        data = load_fashion_mnist("train")
+        x, y = data.x[:n_train], data.y[:n_train]
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.random.fork_rng(devices=[]), torch.enable_grad():
+                torch.manual_seed(seed)
+                net = FashionClassifier()
+                opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+                g = torch.Generator().manual_seed(seed)
+                for _ in range(epochs):
+                    perm = torch.randperm(len(x), generator=g)
+                    for i in range(0, len(x), 128):
+                        idx = perm[i : i + 128]
+                        opt.zero_grad(set_to_none=True)
+                        nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
+                        opt.step()
+        finally:
+            torch.set_num_threads(threads)
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{hashlib.sha1(str(os.getpid()).encode()).hexdigest()[:8]}.tmp")
+            torch.save(net.state_dict(), tmp)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only home: train again next time
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def image_features(images: Tensor) -> Tensor:
+    """Features for the Frechet distance, ``(N, 64)`` float64 on the CPU: the digit classifier's
+    for 8x8 images, the Fashion-MNIST classifier's for 28x28 images."""
+    x = check_images(images).detach().to("cpu", torch.float32)
+    shape = tuple(x.shape[1:])
+    if shape == DIGITS_SHAPE:
+        net: nn.Module = digit_classifier()
+    elif shape == (1, 28, 28):
+        net = fashion_classifier()
+    else:
+        raise ValueError(f"images must be 8x8 digits (N, 1, 8, 8) or 28x28 (N, 1, 28, 28), got {tuple(x.shape)}")
+    with torch.no_grad():
+        return torch.cat([net.features(x[i : i + 2000]) for i in range(0, len(x), 2000)]).double()
+
+
+def frechet(samples: Tensor, reference: Tensor) -> float:
+    """Frechet distance between the features (:func:`image_features`) of ``samples`` and of the real
+    ``reference`` images. Compare it with :func:`frechet_reference` at the same size."""
+    return frechet_distance(image_features(samples), image_features(reference))
 
 
 def classifier_accuracy(split: str = "test") -> float:
@@ -178,8 +282,8 @@ def digit_frechet_distance(samples: Tensor, reference: Tensor | None = None) -> 
 
 
 def sharpness(images: Tensor) -> Tensor:
-    """Mean image-gradient magnitude of each image, ``(N,)`` (module docstring)."""
-    x = check_digit_images(images).detach().double()
+    """Mean image-gradient magnitude of each image ``(N, C, H, W)``, ``(N,)`` (module docstring)."""
+    x = check_images(images).detach().double()
     dx = x[..., :-1, 1:] - x[..., :-1, :-1]
     dy = x[..., 1:, :-1] - x[..., :-1, :-1]
     return (dx.pow(2) + dy.pow(2)).sqrt().flatten(1).mean(1).cpu()
@@ -210,13 +314,13 @@ def frechet_reference(n: int | None = None, reference: Tensor | None = None, see
     """The real-versus-real Frechet distance: between two disjoint random halves of ``reference``
     (default: the real test digits), each of ``n`` images (default: half of them). Score samples
     with the same ``n`` to compare like with like."""
-    ref = load_digits("test").x if reference is None else check_digit_images(reference, "reference")
+    ref = load_digits("test").x if reference is None else check_images(reference, "reference")
     half = len(ref) // 2
     n = half if n is None else check_count(n, "n", minimum=2)
     if n > half:
         raise ValueError(f"n must be at most half the reference set ({half}), got {n}")
     perm = torch.randperm(len(ref), generator=torch.Generator().manual_seed(seed))
-    return frechet_distance(digit_features(ref[perm[:n]]), digit_features(ref[perm[n : 2 * n]]))
+    return frechet_distance(image_features(ref[perm[:n]]), image_features(ref[perm[n : 2 * n]]))
 
 
 def sharpness_reference(reference: Tensor | None = None) -> float:

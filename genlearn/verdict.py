@@ -1,0 +1,77 @@
+r"""Verdicts with uncertainty: does a claim hold over several seeds, or can the data not tell?
+
+A comparative claim ("A's score is lower than B's") is measured on the same seeds for both
+sides, which gives paired differences ``d_s = a_s - b_s``. With ``n`` seeds, mean ``dbar`` and
+standard deviation ``s_d``, the two-sided ``1 - alpha`` confidence interval of the mean
+difference is (Student's t)::
+
+    dbar +- t_{1 - alpha/2, n - 1} s_d / sqrt(n)
+
+The verdict is **HOLDS** when the whole interval lies on the claimed side of 0, **DOES NOT**
+when it lies on the other side, and **INCONCLUSIVE** when it contains 0: the seeds cannot
+decide at this budget, and the lesson says so rather than picking a side. ``effect`` is
+``dbar`` in the score's units and ``relative`` is ``dbar / |mean b|``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from scipy import stats
+
+__all__ = ["Verdict", "compare", "verdict_table", "HOLDS", "DOES_NOT", "INCONCLUSIVE"]
+
+HOLDS, DOES_NOT, INCONCLUSIVE = "HOLDS", "DOES NOT", "INCONCLUSIVE"
+
+
+class Verdict(NamedTuple):
+    """One claim's verdict (module docstring): ``low``, ``high`` bound the mean difference a - b."""
+
+    claim: str
+    verdict: str
+    effect: float
+    low: float
+    high: float
+    relative: float
+    n: int
+
+    def __str__(self) -> str:
+        return (f"{self.verdict:12s} {self.claim}: a - b = {self.effect:+.4g} "
+                f"[{self.low:+.4g}, {self.high:+.4g}] ({self.relative:+.1%} of b, {self.n} seeds)")
+
+    @property
+    def holds(self) -> bool:
+        return self.verdict == HOLDS
+
+
+def compare(claim: str, a: Sequence[float], b: Sequence[float], better: str = "lower",
+            alpha: float = 0.05) -> Verdict:
+    """Verdict on "``a`` is ``better`` (``"lower"`` or ``"higher"``) than ``b``" from paired
+    per-seed scores (same seeds, same order), at confidence ``1 - alpha``."""
+    if better not in ("lower", "higher"):
+        raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    a, b = [float(v) for v in a], [float(v) for v in b]
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"a and b need the same number (>= 2) of paired per-seed scores, got {len(a)} and {len(b)}")
+    if not all(math.isfinite(v) for v in a + b):
+        raise ValueError("scores must be finite numbers")
+    d = [x - y for x, y in zip(a, b, strict=True)]
+    n = len(d)
+    mean = sum(d) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in d) / (n - 1))
+    half = float(stats.t.ppf(1 - alpha / 2, n - 1)) * sd / math.sqrt(n)
+    low, high = mean - half, mean + half
+    good_side = high < 0 if better == "lower" else low > 0
+    bad_side = low > 0 if better == "lower" else high < 0
+    verdict = HOLDS if good_side else DOES_NOT if bad_side else INCONCLUSIVE
+    ref = abs(sum(b) / n)
+    return Verdict(claim, verdict, mean, low, high, mean / ref if ref > 0 else math.nan, n)
+
+
+def verdict_table(verdicts: Sequence[Verdict]) -> str:
+    """The verdicts as a text table, one claim a line (what the lesson's prose quotes)."""
+    return "\n".join(str(v) for v in verdicts)
