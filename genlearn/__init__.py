@@ -12,5 +12,5 @@ from genlearn.runtime import device, flush_denormals_at_import, seed_everything
 
 flush_denormals_at_import()
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["device", "seed_everything", "__version__"]

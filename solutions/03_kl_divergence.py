@@ -8,6 +8,16 @@
 #     name: python3
 # ---
 
+# %% tags=["genlearn-setup", "hide-cell"] slideshow={"slide_type": "skip"}
+# Set-up for Colab and other hosted notebooks: installs genlearn 0.2.0 only when it is missing.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("genlearn") is None:
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "genlearn==0.2.0"])
+    importlib.invalidate_caches()
+
 # %% [markdown]
 # # Exercises 03 - KL divergence
 #
