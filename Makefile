@@ -76,3 +76,17 @@ slides: $(STAMP)
 # Real browser: needs Debian's chromium (apt-get install chromium); part of `make test` when installed.
 test-browser: $(STAMP)
 	GENLEARN_BROWSER_REQUIRED=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests/test_browser.py -v -s
+
+# Property-based fuzzing (issue 17): the Hypothesis suites of `make test` with 25 times the examples,
+# random instead of derandomised, failures kept in build/hypothesis (replayed first on the next run).
+# Prints the number of generated cases Hypothesis ran; the exit status is pytest's.
+.PHONY: fuzz
+fuzz: $(STAMP)
+	@mkdir -p build
+	GENLEARN_HYPOTHESIS_PROFILE=fuzz OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg \
+	  $(BIN)/python -m pytest tests/test_properties.py tests/test_properties_models.py tests/test_properties_cli.py \
+	  -q --hypothesis-show-statistics > build/fuzz.log 2>&1; status=$$?; \
+	  grep -E "passed|failed" build/fuzz.log | tail -n 3; \
+	  grep -Eo "[0-9]+ passing, [0-9]+ failing, and [0-9]+ invalid" build/fuzz.log | \
+	  awk '{p += $$1; f += $$3; i += $$6} END {printf "fuzz: %d generated cases run (%d passing, %d failing; %d invalid draws discarded); log in build/fuzz.log\n", p + f, p, f, i}'; \
+	  exit $$status

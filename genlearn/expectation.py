@@ -20,6 +20,7 @@ standard error ``std(f(x_i)) / sqrt(n)``.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -59,13 +60,32 @@ class Estimate(NamedTuple):
     stderr: Tensor
 
 
+GAUSS_HERMITE_MAX_N = 300  # numpy's nodes and weights overflow to NaN from n = 371 on
+
+
 def _integrand(f: Fn, pdf: Fn, grid: Tensor) -> Tensor:
-    fx = apply(f, grid, "f")
+    fx = check_finite(apply(f, grid, "f"), "f(grid)")
     px = apply(pdf, grid, "pdf")
     check_finite(px, "pdf(grid)")
     if (px < 0).any():
         raise ValueError("pdf must be >= 0 on the grid; got a negative density")
     return fx * px
+
+
+def _real(v: object, name: str) -> float:
+    """A finite real number (Python, NumPy or 0-dim tensor), as a float."""
+    if isinstance(v, Tensor) and v.ndim == 0 and not v.is_complex():
+        v = v.item()
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite real number, got {v!r}")
+    return float(v)
+
+
+def _normaliser(total: Tensor) -> Tensor:
+    """The integral of ``pdf`` alone, which a self-normalised rule divides by: must be > 0."""
+    if not total > 0:
+        raise ValueError(f"normalise=True needs pdf > 0 somewhere on the grid; its integral is {float(total):.4g}")
+    return total
 
 
 def riemann(f: Fn, pdf: Fn, grid, normalise: bool = False) -> Tensor:
@@ -80,7 +100,7 @@ def riemann(f: Fn, pdf: Fn, grid, normalise: bool = False) -> Tensor:
     g = _integrand(f, pdf, x)[1:]
     total = (g * dx).sum()
     if normalise:
-        total = total / (apply(pdf, x, "pdf")[1:] * dx).sum()
+        total = total / _normaliser((apply(pdf, x, "pdf")[1:] * dx).sum())
     return total
 
 
@@ -92,7 +112,7 @@ def trapezoid(f: Fn, pdf: Fn, grid, normalise: bool = False) -> Tensor:
     x = check_grid(grid)
     total = torch.trapezoid(_integrand(f, pdf, x), x)
     if normalise:
-        total = total / torch.trapezoid(apply(pdf, x, "pdf"), x)
+        total = total / _normaliser(torch.trapezoid(apply(pdf, x, "pdf"), x))
     return total
 
 
@@ -111,16 +131,19 @@ def gauss_hermite(f: Fn, mu: float = 0.0, sigma: float = 1.0, n: int = 20) -> Te
     r""":math:`\mathbb{E}_{N(\mu,\sigma^2)}[f(x)] \approx \pi^{-1/2}\sum_{k=1}^{n} w_k f(\mu + \sqrt2\sigma t_k)`.
 
     ``t_k, w_k`` are the nodes and weights of the n-point (physicists')
-    Gauss-Hermite rule, exact for polynomials of degree up to 2n - 1.
+    Gauss-Hermite rule, exact for polynomials of degree up to 2n - 1; ``n <= 300``.
     """
     n = check_count(n, "n")
+    if n > GAUSS_HERMITE_MAX_N:
+        raise ValueError(f"n must be <= {GAUSS_HERMITE_MAX_N} for gauss_hermite (the weights overflow "
+                         f"beyond ~370 points), got {n}")
     mu_t = check_finite(as_tensor(mu, "mu"), "mu")
     sigma_t = check_positive(check_finite(as_tensor(sigma, "sigma"), "sigma"), "sigma")
     if mu_t.ndim or sigma_t.ndim:
         raise ValueError("gauss_hermite takes a scalar mu and sigma")
     t, w = np.polynomial.hermite.hermgauss(n)
     x = mu_t + math.sqrt(2.0) * sigma_t * torch.as_tensor(t, dtype=torch.float64)
-    fx = apply(f, x, "f")
+    fx = check_finite(apply(f, x, "f"), "f(nodes)")
     return (torch.as_tensor(w, dtype=torch.float64) * fx).sum() / math.sqrt(math.pi)
 
 
@@ -163,10 +186,14 @@ def importance_sampling(
     x = _draw(sample_q, n, "sample_q")
     fx = apply(f, x, "f")
     log_w = apply(log_p, x, "log_p") - apply(log_q, x, "log_q")
-    if torch.isnan(log_w).any():
-        raise ValueError("log_p(x) - log_q(x) is NaN: q must be > 0 wherever p is")
+    if torch.isnan(log_w).any() or (log_w == math.inf).any():
+        raise ValueError("log_p(x) - log_q(x) is NaN or +inf: q must be > 0 wherever p is")
     if not self_normalised:
         return _mean_and_stderr(fx * log_w.exp())
+    check_finite(fx, "f(samples)")
+    if not (log_w > -math.inf).any():
+        raise ValueError("self-normalised importance sampling needs p(x) > 0 at one sample at least; "
+                         "log_p - log_q is -inf at every sample")
     w = torch.softmax(log_w, dim=0)  # normalised weights, stable in log space
     value = (w * fx).sum()
     stderr = torch.sqrt((w**2 * (fx - value) ** 2).sum()) if n > 1 else torch.tensor(math.inf)
@@ -181,14 +208,16 @@ def product_midpoint(f: Fn, pdf: Fn, lower: float, upper: float, m: int, d: int)
     dimension: at a fixed budget of evaluations the grid gets coarser as d grows.
     """
     m, d = check_count(m, "m"), check_count(d, "d")
+    lower, upper = _real(lower, "lower"), _real(upper, "upper")
     if not upper > lower:
         raise ValueError(f"upper must be > lower, got lower={lower}, upper={upper}")
-    if m**d > 5_000_000:
+    if m > 5_000_000 or d > 64 or m**d > 5_000_000:  # m**d itself is slow to compute for huge d
         raise ValueError(f"m**d = {m**d} grid points is too many for memory (limit 5e6)")
     h = (upper - lower) / m
     axis = lower + h * (torch.arange(m, dtype=torch.float64) + 0.5)
     points = torch.cartesian_prod(*([axis] * d)).reshape(-1, d)
-    return (apply(f, points, "f") * apply(pdf, points, "pdf")).sum() * h**d
+    values = check_finite(apply(f, points, "f"), "f(points)") * check_finite(apply(pdf, points, "pdf"), "pdf(points)")
+    return values.sum() * h**d
 
 
 def loglog_slope(ns, errors) -> float:
@@ -202,8 +231,10 @@ def loglog_slope(ns, errors) -> float:
         raise ValueError(
             f"ns and errors must be 1-D of the same length >= 2, got {tuple(x.shape)} and {tuple(y.shape)}"
         )
-    check_positive(x, "ns")
-    check_positive(y, "errors")
+    check_positive(check_finite(x, "ns"), "ns")
+    check_positive(check_finite(y, "errors"), "errors")
     lx, ly = x.log(), y.log()
     lx = lx - lx.mean()
+    if not (lx**2).sum() > 0:
+        raise ValueError("ns must hold at least two different values to fit a slope")
     return float((lx * (ly - ly.mean())).sum() / (lx**2).sum())

@@ -54,17 +54,17 @@ def kl_normal(mu_p, sigma_p, mu_q=0.0, sigma_q=1.0):
     """
     args = {"mu_p": mu_p, "sigma_p": sigma_p, "mu_q": mu_q, "sigma_q": sigma_q}
     all_numbers = all(_is_plain_number(v) for v in args.values())
-    tensors = {k: v for k, v in args.items() if isinstance(v, Tensor) and v.ndim > 0}
-    shapes = {tuple(v.shape) for v in tensors.values()}
-    if len(shapes) > 1:
-        listed = ", ".join(f"{k}{tuple(v.shape)}" for k, v in tensors.items())
-        raise ValueError(f"kl_normal: tensor arguments must have the same shape, got {listed}")
     dtype = next((v.dtype for v in args.values() if isinstance(v, Tensor) and v.is_floating_point()), torch.float64)
     t = {k: check_finite(as_tensor(v, k, dtype=dtype), k) for k, v in args.items()}
+    shaped = {k: v for k, v in t.items() if v.ndim > 0}  # tensors, lists, arrays
+    if len({tuple(v.shape) for v in shaped.values()}) > 1:
+        listed = ", ".join(f"{k}{tuple(v.shape)}" for k, v in shaped.items())
+        raise ValueError(f"kl_normal: tensor arguments must have the same shape, got {listed}")
     check_positive(t["sigma_p"], "sigma_p")
     check_positive(t["sigma_q"], "sigma_q")
-    ratio = t["sigma_p"] / t["sigma_q"]
-    kl = -torch.log(ratio) + 0.5 * (ratio**2 + ((t["mu_p"] - t["mu_q"]) / t["sigma_q"]) ** 2) - 0.5
+    # log(s_p / s_q) from the two logs: s_p / s_q itself may overflow or underflow (then inf - inf = NaN)
+    log_ratio = torch.log(t["sigma_p"]) - torch.log(t["sigma_q"])
+    kl = -log_ratio + 0.5 * (torch.exp(2 * log_ratio) + ((t["mu_p"] - t["mu_q"]) / t["sigma_q"]) ** 2) - 0.5
     return float(kl) if all_numbers else kl
 
 
@@ -83,6 +83,9 @@ def kl_normal_logvar(mu: Tensor, logvar: Tensor) -> Tensor:
         )
     if mu.ndim == 0:
         raise ValueError("mu and logvar need a last (latent) dimension, got 0-dim tensors")
+    for name, t in (("mu", mu), ("logvar", logvar)):
+        if not t.is_floating_point():
+            raise ValueError(f"{name} must be a floating-point tensor (e.g. {name}.float()), got {t.dtype}")
     check_finite(mu, "mu")
     check_finite(logvar, "logvar")
     return _kl_normal_logvar(mu, logvar)

@@ -89,6 +89,8 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
         raise ValueError(f"IDX stores uint8, int8, int16, int32, float32 or float64, got dtype {a.dtype}")
     if a.ndim > 255:
         raise ValueError(f"IDX stores at most 255 dimensions, got {a.ndim}")
+    if any(s >= 2**32 for s in a.shape):  # possible for an empty array
+        raise ValueError(f"IDX stores sizes below 2**32 per dimension, got shape {a.shape}")
     data = bytes([0, 0, _CODES[key], a.ndim]) + np.asarray(a.shape, dtype=">u4").tobytes()
     data += np.ascontiguousarray(a, dtype=_DTYPES[_CODES[key]]).tobytes()
     if compress if compress is not None else path.suffix == ".gz":
