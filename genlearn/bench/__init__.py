@@ -10,4 +10,5 @@ BENCHMARKS = {
     "vq-speed": "genlearn.bench.vq_speed",
     "vqvae-digits": "genlearn.bench.vqvae_digits",
     "vaegan-digits": "genlearn.bench.vaegan_digits",
+    "grade": "genlearn.bench.grade",
 }

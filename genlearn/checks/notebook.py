@@ -1,8 +1,10 @@
-"""Check the exercises of a whole notebook from outside it (terminal and pytest).
+"""Check the exercises of a whole notebook from outside it (terminal, pytest, grading).
 
 Only the notebook's imports, function and class definitions and UPPER_CASE
 constants are executed, so a notebook with unfinished exercises, slow cells or
-plots can still be checked in a second or two.
+plots can still be checked in a second or two. :func:`run_notebook` executes them
+in a separate process (:mod:`genlearn.grading`), so a notebook that ends the
+interpreter, loops forever or exhausts memory is reported, not obeyed.
 """
 
 from __future__ import annotations
@@ -12,17 +14,18 @@ import re
 from pathlib import Path
 from typing import Any
 
-from genlearn.checks import run_check
 from genlearn.checks.result import Result
 
-__all__ = ["load_notebook", "run_notebook", "check_calls"]
+__all__ = ["code_cells", "check_calls", "notebook_exercises", "load_definitions", "load_notebook", "run_notebook"]
 
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _code_cells(path: Path) -> list[str]:
+def code_cells(path: str | Path) -> list[str]:
+    """The code cells of a ``.ipynb`` or percent-format ``.py`` notebook, without magics."""
     import jupytext
 
+    path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no notebook at {path}")
     if path.suffix not in (".ipynb", ".py"):
@@ -33,19 +36,17 @@ def _code_cells(path: Path) -> list[str]:
         if cell.cell_type != "code":
             continue
         # drop IPython magics and shell escapes: they are not Python
-        lines = [ln for ln in cell.source.splitlines() if not re.match(r"\s*[%!]", ln)]
+        lines = [ln for ln in str(cell.source).splitlines() if not re.match(r"\s*[%!]", ln)]
         cells.append("\n".join(lines))
     return cells
 
 
 def _is_constant(node: ast.AST) -> bool:
-    return isinstance(node, ast.Assign) and all(
-        isinstance(t, ast.Name) and t.id.isupper() for t in node.targets
-    )
+    return isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
 
 
 def check_calls(tree: ast.Module) -> list[tuple[str, str]]:
-    """``check("name", func)`` calls at top level, as (exercise name, function name)."""
+    """``check("id", func)`` calls, as (exercise id, function name)."""
     calls = []
     for node in ast.walk(tree):
         if (
@@ -53,49 +54,88 @@ def check_calls(tree: ast.Module) -> list[tuple[str, str]]:
             and getattr(node.func, "id", getattr(node.func, "attr", None)) == "check"
             and len(node.args) == 2
             and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
             and isinstance(node.args[1], ast.Name)
         ):
             calls.append((node.args[0].value, node.args[1].id))
     return calls
 
 
-def load_notebook(path: str | Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Execute a notebook's definitions; return its namespace and its ``check`` calls.
+def notebook_exercises(path: str | Path) -> list[tuple[str, str]]:
+    """The (exercise id, function name) pairs a notebook's check calls name, in order, each once.
 
-    Raises ``SyntaxError`` (with the cell number) when a cell does not parse.
+    Raises ``SyntaxError`` naming the cell when a cell does not parse.
     """
     path = Path(path)
-    namespace: dict[str, Any] = {"__name__": f"genlearn_exercise_{path.stem}"}
-    calls: list[tuple[str, str]] = []
-    for number, source in enumerate(_code_cells(path), start=1):
+    found: dict[str, str] = {}
+    for number, source in enumerate(code_cells(path), start=1):
         try:
             tree = ast.parse(source)
         except SyntaxError as err:
             raise SyntaxError(f"code cell {number} of {path.name}, line {err.lineno}: {err.msg}") from None
-        calls += check_calls(tree)
-        kept = [n for n in tree.body if isinstance(n, _KEEP) or _is_constant(n)]
-        exec(compile(ast.Module(body=kept, type_ignores=[]), f"{path.name}[cell {number}]", "exec"), namespace)
+        for exercise_id, function in check_calls(tree):
+            found.setdefault(exercise_id, function)
+    return list(found.items())
+
+
+def load_definitions(cells: list[str], name: str) -> tuple[dict[str, Any], list[str]]:
+    """Execute the definitions of ``cells`` one statement at a time; return the namespace and the
+    problems met (a cell that does not parse, a definition that raised), so that one broken cell
+    does not hide the others."""
+    namespace: dict[str, Any] = {"__name__": "genlearn_exercise_notebook"}
+    problems: list[str] = []
+    for number, source in enumerate(cells, start=1):
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as err:
+            problems.append(f"syntax error in code cell {number} of {name}, line {err.lineno}: {err.msg}")
+            continue
+        for node in tree.body:
+            if not (isinstance(node, _KEEP) or _is_constant(node)):
+                continue
+            code = compile(ast.Module(body=[node], type_ignores=[]), f"{name}[cell {number}]", "exec")
+            try:
+                exec(code, namespace)
+            except (Exception, SystemExit) as err:
+                text = str(err).strip().splitlines()
+                problems.append(f"code cell {number}, line {node.lineno}: {type(err).__name__}"
+                                + (f": {text[0][:300]}" if text else ""))
+    return namespace, problems
+
+
+def load_notebook(path: str | Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Execute a notebook's definitions in this process; return its namespace and its check calls.
+
+    Raises ``SyntaxError`` (with the cell number) when a cell does not parse, and the first error a
+    definition raised. Prefer :func:`run_notebook`, which runs them in a separate process.
+    """
+    path = Path(path)
+    calls = notebook_exercises(path)
+    namespace, problems = load_definitions(code_cells(path), path.name)
+    if problems:
+        raise RuntimeError(problems[0])
     return namespace, calls
 
 
-def run_notebook(path: str | Path, only: str | None = None) -> list[Result]:
-    """Check every exercise the notebook's ``check("id", fn)`` calls name (or just ``only``)."""
+def run_notebook(path: str | Path, only: str | None = None, timeout: float = 120.0) -> list[Result]:
+    """Check every exercise the notebook's ``check("id", fn)`` calls name (or just ``only``).
+
+    The definitions run in a child process with resource limits; never raises for a bad notebook.
+    """
+    from genlearn.grading.runner import check_notebook
+
     path = Path(path)
     try:
-        namespace, calls = load_notebook(path)
+        wanted = notebook_exercises(path)
     except SyntaxError as err:
         return [Result(only or path.name, "error", f"syntax error in {err.msg}")]
-    except Exception as err:  # an import in the notebook failed, etc.
-        return [Result(only or path.name, "error", f"could not load the notebook: {type(err).__name__}: {err}")]
-    wanted = dict(calls)  # exercise id -> function name
+    except (OSError, ValueError) as err:
+        return [Result(only or path.name, "error", f"could not read the notebook: {err}")]
+    except Exception as err:  # jupytext could not parse it
+        return [Result(only or path.name, "error", f"could not read the notebook: {type(err).__name__}: {err}")]
     if only is not None:
-        if only not in wanted:
-            return [Result(only, "error", f"no exercise {only!r} in {path.name}; it has: {', '.join(wanted)}")]
-        wanted = {only: wanted[only]}
-    results = []
-    for name, func_name in wanted.items():
-        if func_name not in namespace:
-            results.append(Result(name, "error", f"function {func_name!r} is not defined in {path.name}"))
-        else:
-            results.append(run_check(name, namespace[func_name]))
-    return results
+        if only not in dict(wanted):
+            names = ", ".join(name for name, _ in wanted)
+            return [Result(only, "error", f"no exercise {only!r} in {path.name}; it has: {names}")]
+        wanted = [(only, dict(wanted)[only])]
+    return check_notebook(path, wanted, timeout=timeout)

@@ -1,0 +1,20 @@
+"""Grading a class: each submission in its own limited process, verdicts decided by the grader.
+
+    genlearn grade NOTEBOOK SUBMISSIONS --out DIR [--workers N] [--timeout S] [--memory MB]
+                   [--seed N] [--sandbox]
+
+The exercise notebook ``NOTEBOOK`` defines the exercises (its ``check("id", fn)`` calls).
+For every submission the grader draws the check inputs from ``--seed``, runs the student's
+definitions and functions in a forked child of a fork server (:mod:`.zygote`) under time, CPU,
+memory, file-size and process limits (:mod:`.limits`), optionally inside bubblewrap
+(:mod:`.sandbox`), reads back only plain outputs and verifies them itself (:mod:`.verdicts`),
+then writes ``grades.csv``, ``feedback/`` and Gradescope's ``results.json`` (:mod:`.report`).
+"""
+
+from genlearn.grading.grade import GradeSummary, grade
+from genlearn.grading.limits import Limits
+from genlearn.grading.runner import JobResult, Runner
+from genlearn.grading.sandbox import PLAIN_WARNING, GradingError, bwrap_path
+
+__all__ = ["grade", "GradeSummary", "Limits", "Runner", "JobResult", "GradingError", "bwrap_path",
+           "PLAIN_WARNING"]

@@ -1,0 +1,115 @@
+"""``genlearn grade``: grade every submission of an exercise notebook."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from genlearn.checks.exercise import registry
+from genlearn.checks.notebook import notebook_exercises
+from genlearn.grading.limits import Limits
+from genlearn.grading.report import StudentGrade, write_reports
+from genlearn.grading.runner import Runner
+from genlearn.grading.sandbox import PLAIN_WARNING, GradingError, require_bwrap
+from genlearn.grading.verdicts import job_inputs, results_of
+
+__all__ = ["grade", "find_submissions", "GradeSummary"]
+
+_SAFE = re.compile(r"[^A-Za-z0-9._@+-]")
+
+
+@dataclass
+class GradeSummary:
+    """What :func:`grade` did: the grades, the seed it drew inputs from, and the time it took."""
+
+    grades: list[StudentGrade]
+    exercise_ids: list[str]
+    seed: int
+    seconds: float
+
+
+def _student_name(raw: str, taken: set[str]) -> str:
+    name = _SAFE.sub("_", raw).lstrip(".") or "student"
+    base, k = name, 2
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+def find_submissions(folder: Path, notebook_name: str) -> list[tuple[str, Path | None, str | None]]:
+    """``(student, notebook, problem)`` for ``<student>.ipynb`` files and ``<student>/*.ipynb`` folders."""
+    if not folder.is_dir():
+        raise GradingError(f"SUBMISSIONS must be a folder, got {folder}")
+    found: list[tuple[str, Path | None, str | None]] = []
+    taken: set[str] = set()
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix == ".ipynb":
+            found.append((_student_name(entry.stem, taken), entry, None))
+        elif entry.is_dir():
+            notebooks = sorted(p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+            named = [p for p in notebooks if p.name == notebook_name]
+            student = _student_name(entry.name, taken)
+            if len(named) == 1 or len(notebooks) == 1:
+                found.append((student, (named or notebooks)[0], None))
+            else:
+                problem = "no notebook in the folder" if not notebooks else \
+                    f"{len(notebooks)} notebooks in the folder and none named {notebook_name}"
+                found.append((student, None, problem))
+    return found
+
+
+def grade(notebook: str | Path, submissions: str | Path, out: str | Path, *, workers: int = 2,
+          timeout: float = 60.0, memory_mb: int = 2048, seed: int | None = None, sandbox: bool = False,
+          log: Callable[[str], None] | None = None) -> GradeSummary:
+    """Grade every submission in ``submissions`` against the exercises of ``notebook``; write ``out``."""
+    log = log or (lambda text: print(text, file=sys.stderr))
+    start = time.perf_counter()
+    notebook, submissions, out = Path(notebook), Path(submissions), Path(out)
+    if sandbox:
+        require_bwrap()
+    else:
+        log(PLAIN_WARNING)
+    wanted = notebook_exercises(notebook)
+    exercises = registry()
+    unknown = [i for i, _ in wanted if i not in exercises]
+    if not wanted or unknown:
+        raise GradingError(f"{notebook.name} checks no known exercise" if not wanted
+                           else f"{notebook.name} checks unknown exercises: {', '.join(unknown)}")
+    ids, functions = [i for i, _ in wanted], [f for _, f in wanted]
+    chosen = [exercises[i] for i in ids]
+    seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
+    inputs, payload = job_inputs(chosen, seed)
+    found = find_submissions(submissions, notebook.name)
+    out.mkdir(parents=True, exist_ok=True)
+    limits = Limits(timeout=timeout, memory_mb=memory_mb)
+    job = {"exercises": list(wanted)}
+
+    def one(runner: Runner, student: str, path: Path | None, problem: str | None) -> StudentGrade:
+        if path is None:
+            results = [exercise_result(ex, f"could not read the submission: {problem}") for ex in chosen]
+            return StudentGrade(student, "unreadable", results)
+        result = runner.run(path, {**job, "display_name": path.name}, payload)
+        results, status = results_of(chosen, functions, inputs, result)
+        return StudentGrade(student, status, results)
+
+    with Runner(workers, limits, sandbox=sandbox, hidden=[submissions, out]) as runner:
+        with ThreadPoolExecutor(workers) as pool:
+            grades = list(pool.map(lambda item: one(runner, *item), found))
+    write_reports(out, ids, grades, exercises)
+    (out / "seed.txt").write_text(f"{seed}\n")
+    return GradeSummary(grades, ids, seed, time.perf_counter() - start)
+
+
+def exercise_result(ex, message: str):
+    from genlearn.checks.result import Result
+
+    return Result(ex.id, "error", message, 0, len(ex.cases), ex.points)

@@ -1,0 +1,248 @@
+"""Run submissions in their own processes and bring back only plain outcomes.
+
+A :class:`Runner` keeps one fork server (:mod:`.zygote`) per worker; each submission is copied
+into that worker's empty job folder with its inputs, run by a forked child under the limits,
+and its outcomes are read back (``torch.load(weights_only=True)``), size-capped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genlearn.grading.limits import NOBODY, Limits
+from genlearn.grading.sandbox import GradingError, bwrap_command
+
+__all__ = ["Runner", "JobResult", "check_notebook", "scrubbed_env"]
+
+_STARTUP_TIMEOUT = 120.0
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
+
+
+def scrubbed_env(home: Path) -> dict[str, str]:
+    """The whole environment a submission sees."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "OMP_NUM_THREADS": "1"}
+
+
+@dataclass
+class JobResult:
+    """What came back from one submission's process."""
+
+    exit: int | None = None
+    timeout: bool = False
+    wall: float = 0.0
+    unreadable: str | None = None
+    loaded: dict | None = None
+    outcomes: dict[int, Any] = field(default_factory=dict)
+    stdout: str = ""
+    stderr: str = ""
+    crashed_runner: str | None = None
+
+
+class Worker:
+    """One fork server and its work folder."""
+
+    def __init__(self, root: Path, index: int, limits: Limits, sandbox: bool, hidden: list[Path],
+                 uid: int | None) -> None:
+        self.dir = root / f"w{index}"
+        self.dir.mkdir(mode=0o711)
+        self.limits, self.sandbox, self.hidden, self.uid = limits, sandbox, hidden, uid
+        self.proc: subprocess.Popen | None = None
+
+    def spawn(self) -> None:
+        """Start the fork server (from a long-lived thread: bwrap's --die-with-parent follows the thread)."""
+        env = scrubbed_env(self.dir)
+        code = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from genlearn.grading.zygote import main; main()"
+        cmd = [sys.executable, "-I", "-c", code]
+        if self.sandbox:
+            cmd = bwrap_command(self.dir, self.hidden, env) + cmd
+        with open(self.dir / "server.log", "wb") as log:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
+                                         cwd=self.dir, close_fds=True, start_new_session=True)
+
+    def wait_ready(self) -> None:
+        line = self._readline(_STARTUP_TIMEOUT)
+        if not line or not json.loads(line).get("ready"):
+            log = (self.dir / "server.log").read_bytes()[-2000:].decode(errors="replace").strip().splitlines()
+            self.stop()
+            raise GradingError(f"the grading process did not start: {log[-1] if log else 'no output'}")
+
+    def start(self) -> None:
+        self.spawn()
+        self.wait_ready()
+
+    def _readline(self, timeout: float) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        return self.proc.stdout.readline().decode() if ready else ""
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, 9)
+            except OSError:
+                pass
+            self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout):
+                if stream is not None:
+                    stream.close()
+            self.proc = None
+
+    def run(self, notebook: Path, job: dict, inputs: bytes) -> JobResult:
+        if self.proc is None or self.proc.poll() is not None:
+            self.stop()
+            self.start()
+        jobdir = self.dir / "job"
+        shutil.rmtree(jobdir, ignore_errors=True)
+        jobdir.mkdir(mode=0o700)
+        name = "submission" + notebook.suffix
+        shutil.copyfile(notebook, jobdir / name)
+        (jobdir / "job.json").write_text(json.dumps({**job, "notebook": name}))
+        (jobdir / "inputs.pt").write_bytes(inputs)
+        if self.uid is not None:
+            for path in (jobdir, *jobdir.iterdir()):
+                os.chown(path, self.uid, self.uid)
+        # relative to the fork server's folder: its parents need not be reachable (the sandbox's are not)
+        request = {"dir": jobdir.name, "limits": self.limits.as_dict(), "uid": self.uid}
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+            line = self._readline(self.limits.timeout + 60)
+        except OSError:
+            line = ""
+        result = JobResult()
+        if line:
+            reply = json.loads(line)
+            result.exit, result.timeout, result.wall = reply["exit"], reply["timeout"], reply["wall"]
+        else:  # the fork server died (or hung): only this submission is affected
+            result.crashed_runner = "the grading process serving this submission stopped"
+            self.stop()
+        _collect(jobdir, result, self.limits)
+        shutil.rmtree(jobdir, ignore_errors=True)
+        return result
+
+
+def _read_capped(path: Path, limit: int) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit)
+    except OSError:
+        return None
+
+
+def _collect(jobdir: Path, result: JobResult, limits: Limits) -> None:
+    """Read back what the child wrote: small JSON files, outcomes, the start of its output."""
+    from genlearn.checks.verdict import decode
+
+    cap = limits.file_mb * 2**20
+    for name, attr in (("stdout.txt", "stdout"), ("stderr.txt", "stderr")):
+        data = _read_capped(jobdir / name, limits.output_bytes)
+        setattr(result, attr, (data or b"").decode(errors="replace"))
+    status = _read_capped(jobdir / "status.json", 10_000)
+    try:
+        unreadable = json.loads(status).get("unreadable") if status else None
+        result.unreadable = str(unreadable) if unreadable else None
+    except (ValueError, AttributeError):
+        pass
+    loaded = _read_capped(jobdir / "loaded.json", 100_000)
+    try:
+        result.loaded = json.loads(loaded) if loaded else None
+    except ValueError:
+        result.loaded = {"problems": ["the notebook's load report was unreadable"]}
+    for path in sorted(jobdir.glob("out-[0-9][0-9][0-9].pt")):
+        data = _read_capped(path, cap + 1)
+        if data is None or len(data) > cap:
+            continue
+        try:
+            result.outcomes[int(path.stem[4:])] = decode(data)
+        except Exception:  # noqa: BLE001 - anything unloadable counts as nothing
+            result.outcomes[int(path.stem[4:])] = None
+
+
+class Runner:
+    """A pool of workers; :meth:`run` takes a free one (thread-safe). Use as a context manager."""
+
+    def __init__(self, workers: int = 1, limits: Limits | None = None, sandbox: bool = False,
+                 hidden: list[Path] | None = None, drop_privileges: bool = True) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.limits = limits or Limits()
+        self.root = Path(tempfile.mkdtemp(prefix="genlearn-grade-"))
+        os.chmod(self.root, 0o711)
+        uid = NOBODY if drop_privileges and os.geteuid() == 0 else None
+        hidden = [Path(p) for p in hidden or []]
+        self._workers = [Worker(self.root, i, self.limits, sandbox, hidden, uid) for i in range(workers)]
+        self._free: queue.Queue[Worker] = queue.Queue()
+        try:
+            for w in self._workers:  # spawned by this thread, which outlives them
+                w.spawn()
+            for w in self._workers:  # they import torch in parallel
+                w.wait_ready()
+        except BaseException:
+            self.close()
+            raise
+        for w in self._workers:
+            self._free.put(w)
+
+    def run(self, notebook: Path, job: dict, inputs: bytes) -> JobResult:
+        worker = self._free.get()
+        try:
+            return worker.run(notebook, job, inputs)
+        finally:
+            self._free.put(worker)
+
+    def close(self) -> None:
+        for w in self._workers:
+            w.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_SHARED: dict[float, Runner] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_runner(timeout: float) -> Runner:
+    """One fork server per process for ``genlearn check`` and :func:`run_notebook` (closed at exit)."""
+    with _SHARED_LOCK:
+        if timeout not in _SHARED:
+            _SHARED[timeout] = Runner(1, Limits(timeout=timeout, memory_mb=4096), drop_privileges=False)
+            atexit.register(_SHARED[timeout].close)
+        return _SHARED[timeout]
+
+
+def check_notebook(path: Path, wanted: list[tuple[str, str]], timeout: float = 120.0, seed: int = 0) -> list:
+    """Results of the exercises ``wanted`` ((id, function name) pairs) of the notebook at ``path``,
+    its definitions run in a child process."""
+    from genlearn.checks.exercise import registry
+    from genlearn.checks.result import Result
+    from genlearn.grading.verdicts import job_inputs, results_of
+
+    exercises = registry()
+    known = [(i, f) for i, f in wanted if i in exercises]
+    unknown = [Result(i, "error", f"no exercise called {i!r}") for i, _ in wanted if i not in exercises]
+    if not known:
+        return unknown
+    inputs, payload = job_inputs([exercises[i] for i, _ in known], seed)
+    job = {"exercises": known, "display_name": path.name}
+    result = _shared_runner(timeout).run(path, job, payload)
+    results, _ = results_of([exercises[i] for i, _ in known], [f for _, f in known], inputs, result)
+    order = {i: k for k, (i, _) in enumerate(wanted)}
+    return sorted(results + unknown, key=lambda r: order[r.name])

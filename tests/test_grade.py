@@ -1,0 +1,241 @@
+"""`genlearn grade`: submissions the tests write, each earning only what it earned honestly.
+
+One grading run without and one with --sandbox (module fixtures) cover: correct, partly wrong,
+untouched, syntax error, hard-coded answers, monkeypatching genlearn.checks / torch / builtins at
+definition time (class body, decorator, default argument), sys.exit and os._exit, an infinite
+loop, a (bounded) fork bomb, a 50 GB allocation, printing gigabytes, an unreadable file, and the
+sandbox's walls (file system, network).
+"""
+
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from genlearn.checks.exercise import registry
+from genlearn.checks.verdict import make_inputs
+
+ROOT = Path(__file__).resolve().parent.parent
+IDS = ["kl_discrete", "kl_closed_form", "kl_logvar", "bits_per_dim", "free_bits_kl"]
+SEED = 12345
+TIMEOUT = 4
+HEAD = "import math\nimport os\nimport sys\nimport time\nimport torch\nfrom genlearn.checks import check\n"
+GOOD = {
+    "kl_discrete": "def kl_discrete(p, q):\n    return torch.where(p > 0, p * torch.log(p / q), 0 * p).sum()\n",
+    "kl_closed_form": "def kl_closed_form(mu, sigma):\n    return -torch.log(sigma) + (sigma**2 + mu**2) / 2 - 0.5\n",
+    "kl_logvar": "def kl_logvar(mu, logvar):\n    return 0.5 * (logvar.exp() - 1 - logvar + mu**2).sum(-1)\n",
+    "bits_per_dim": "def bits_per_dim(nats, n_dims):\n    return nats / (n_dims * math.log(2))\n",
+    "free_bits_kl": "def free_bits_kl(kl_per_dim, lam):\n    return kl_per_dim.mean(0).clamp(min=lam).sum()\n",
+}
+WRONG = {i: f"def {i}(*args, **kwargs):\n    return torch.zeros(())\n" for i in IDS}
+STUB = {i: f"def {i}(*args, **kwargs):\n    raise NotImplementedError('Your turn')\n" for i in IDS}
+HOSTILE = 'SUBMISSIONS = "{subs}"\nOUT = "{out}"\nPORT = {port}\n'
+
+
+def notebook(cells: dict[str, str], extra: str = "") -> str:
+    text = "".join(f"# %%\n{c}\n\n" for c in [HEAD, extra, *(cells[i] for i in IDS)] if c)
+    text += "# %%\n" + "".join(f'check("{i}", {i})\n' for i in IDS)
+    return jupytext.writes(jupytext.reads(text, fmt="py:percent"), fmt="ipynb")
+
+
+def with_(**changes: str) -> dict[str, str]:
+    return {**GOOD, **changes}
+
+
+def _visible_bits_answer() -> float:
+    """The answer of bits_per_dim's first case with the notebook's own seed (0): what a student sees."""
+    nats, n_dims = make_inputs(registry()["bits_per_dim"], 0)[0]["args"]
+    return nats / (n_dims * 0.6931471805599453)
+
+
+def submissions(folder: Path, out: Path, port: int) -> dict[str, int]:
+    """Write the submissions; return each one's honest score."""
+    hostile = HOSTILE.format(subs=folder, out=out, port=port)
+    subs = {
+        "correct": (notebook(GOOD), 5),
+        "partly": (notebook(with_(kl_logvar=WRONG["kl_logvar"], free_bits_kl=WRONG["free_bits_kl"])), 3),
+        "untouched": (notebook(STUB), 0),
+        "syntax": (notebook(with_(kl_closed_form="def kl_closed_form(mu, sigma)\n    return mu\n")), 4),
+        "hardcoded": (notebook(with_(bits_per_dim=f"def bits_per_dim(nats, n_dims):\n"
+                                                  f"    return {_visible_bits_answer()!r}\n")), 4),
+        "patcher": (notebook({**WRONG, "bits_per_dim": GOOD["bits_per_dim"],
+                              "kl_logvar": "def kl_logvar(mu, logvar, _=setattr(torch, 'allclose', "
+                                           "lambda *a, **k: True)):\n    return torch.zeros(mu.shape[0])\n",
+                              "free_bits_kl": "@cheat\ndef free_bits_kl(kl_per_dim, lam):\n    return 0.0\n"},
+                             extra="import genlearn.checks as gc\nimport genlearn.checks.verdict as gv\n"
+                                   "def cheat(f):\n    gc.check = gc.run_check = lambda *a, **k: True\n"
+                                   "    return f\n"
+                                   "class Patch:\n    gv.judge = lambda *a, **k: None\n"
+                                   "    gv.close = lambda *a, **k: None\n"
+                                   "    torch.isclose = lambda *a, **k: torch.tensor(True)\n"), 1),
+        "builtins_patcher": (notebook(WRONG, extra="import builtins\nclass Patch:\n"
+                                                   "    builtins.isinstance = lambda *a: True\n"
+                                                   "    builtins.abs = lambda x: 0\n"), 0),
+        "exits": (notebook(with_(kl_closed_form="def kl_closed_form(mu, sigma):\n    sys.exit(0)\n",
+                                 bits_per_dim="def bits_per_dim(nats, n_dims):\n    os._exit(0)\n")), 2),
+        "definition_exit": (notebook(GOOD, extra="class Leave:\n    os._exit(0)\n"), 0),
+        "loop": (notebook(with_(kl_logvar="def kl_logvar(mu, logvar):\n    while True:\n        pass\n")), 2),
+        "forkbomb": (notebook(with_(kl_discrete="def kl_discrete(p, q):\n    for _ in range(300):\n"
+                                                "        if os.fork() == 0:\n            os.setsid()\n"
+                                                "            time.sleep(60)\n            os._exit(0)\n"
+                                                "    return torch.where(p > 0, p * torch.log(p / q), 0 * p).sum()\n")),
+                     4),
+        "allocates_50gb": (notebook(with_(kl_logvar="def kl_logvar(mu, logvar):\n"
+                                                    "    big = torch.ones(50 * 2**30, dtype=torch.uint8)\n"
+                                                    "    return big.sum()\n")), 4),
+        "prints_gigabytes": (notebook(with_(kl_closed_form="def kl_closed_form(mu, sigma):\n"
+                                                           "    line = 'x' * 2**20\n    for _ in range(5000):\n"
+                                                           "        print(line)\n    return mu\n")), 4),
+        # correct only where a wall is missing: seeing the submissions, writing the output folder, the network
+        "escapes": (notebook(with_(kl_discrete="def kl_discrete(p, q):\n"
+                                               "    assert 'correct.ipynb' in os.listdir(SUBMISSIONS)\n"
+                                               "    return torch.where(p > 0, p * torch.log(p / q), 0 * p).sum()\n",
+                                   free_bits_kl="def free_bits_kl(kl_per_dim, lam):\n"
+                                                "    import socket\n"
+                                                "    socket.create_connection(('127.0.0.1', PORT), timeout=1).close()\n"
+                                                "    return kl_per_dim.mean(0).clamp(min=lam).sum()\n",
+                                   bits_per_dim="def bits_per_dim(nats, n_dims):\n"
+                                                "    try:\n        open(OUT + '/pwned.txt', 'w').write('x')\n"
+                                                "    except OSError:\n        pass\n"
+                                                "    return nats / (n_dims * math.log(2))\n"),
+                             extra=hostile), -1),
+    }
+    for name, (text, _) in subs.items():
+        (folder / f"{name}.ipynb").write_text(text)
+    (folder / "unreadable.ipynb").write_text("{this is not a notebook")
+    (folder / "alice").mkdir()
+    (folder / "alice" / "my work.ipynb").write_text(notebook(GOOD))
+    scores = {name: score for name, (_, score) in subs.items()}
+    return {**scores, "unreadable": 0, "alice": 5}
+
+
+def _instructor(tmp: Path) -> Path:
+    path = tmp / "exercises.py"
+    path.write_text("# %%\nfrom genlearn.checks import check\n\n# %%\n"
+                    + "".join(f'check("{i}", {i})\n' for i in IDS))
+    return path
+
+
+def _zygotes() -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and b"genlearn.grading.zygote" in Path(f"/proc/{entry}/cmdline").read_bytes():
+                found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
+def _grade(tmp: Path, sandbox: bool) -> dict:
+    subs, out = tmp / "submissions", tmp / "out"
+    subs.mkdir()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    honest = submissions(subs, out, server.getsockname()[1])
+    cmd = [sys.executable, "-m", "genlearn", "grade", str(_instructor(tmp)), str(subs), "--out", str(out),
+           "--workers", "2", "--timeout", str(TIMEOUT), "--memory", "1024", "--seed", str(SEED)]
+    run = subprocess.run(cmd + (["--sandbox"] if sandbox else []), capture_output=True, text=True, cwd=ROOT,
+                         timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    server.close()
+    assert run.returncode == 0, run.stdout + run.stderr
+    with open(out / "grades.csv") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    return {"rows": rows, "honest": honest, "out": out, "run": run, "leftover": _zygotes()}
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory):
+    return _grade(tmp_path_factory.mktemp("plain"), sandbox=False)
+
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None and not os.environ.get("CI"),
+                                 reason="bubblewrap (bwrap) is not installed; with CI=true this fails instead")
+
+
+@pytest.fixture(scope="module")
+def sandboxed(tmp_path_factory):
+    return _grade(tmp_path_factory.mktemp("sandbox"), sandbox=True)
+
+
+STATUS = {"loop": "timeout", "exits": "error", "definition_exit": "error", "unreadable": "unreadable",
+          "builtins_patcher": "error"}  # it broke its own process
+
+
+def _check_scores(graded: dict, escapes_score: int) -> None:
+    rows, honest = graded["rows"], {**graded["honest"], "escapes": escapes_score}
+    assert set(rows) == set(honest)
+    wrong = {s: (rows[s]["total"], want) for s, want in honest.items() if float(rows[s]["total"]) != want}
+    assert not wrong, f"student: (earned, honest): {wrong}"
+    for student, row in rows.items():
+        assert row["status"] == STATUS.get(student, "graded"), (student, row)
+        assert row["max"] == "5" and sum(float(row[i]) for i in IDS) == float(row["total"])
+
+
+def test_header_is_student_exercises_total_max_status(plain):
+    with open(plain["out"] / "grades.csv") as f:
+        assert next(csv.reader(f)) == ["student", *IDS, "total", "max", "status"]
+
+
+def test_each_submission_earns_what_it_earned_honestly(plain):
+    # without the sandbox a submission can see the others' folder and the network: 2 of its 3 walls
+    _check_scores(plain, escapes_score=5 if os.geteuid() != 0 else 4)
+
+
+def test_feedback_and_gradescope_files(plain):
+    out = plain["out"]
+    for student, row in plain["rows"].items():
+        feedback = (out / "feedback" / f"{student}.txt").read_text()
+        assert feedback.startswith(f"{student}: {row['total']} / 5 points")
+        results = json.loads((out / "gradescope" / student / "results.json").read_text())
+        assert results["score"] == float(row["total"]) and results["max_score"] == 5
+        assert [t["name"] for t in results["tests"]] == IDS
+    untouched = (out / "feedback" / "untouched.txt").read_text()
+    assert "[TODO] kl_logvar" in untouched and registry()["kl_logvar"].hints[0] in untouched
+    assert "syntax error in code cell" in (out / "feedback" / "syntax.txt").read_text()
+    assert "timed out" in (out / "feedback" / "loop.txt").read_text()
+    assert (out / "seed.txt").read_text().strip() == str(SEED)
+
+
+def test_plain_grading_warns_what_it_does_not_isolate(plain):
+    assert "warning: grading without --sandbox" in plain["run"].stderr
+    assert "graded 16 submissions" in plain["run"].stdout
+
+
+def test_no_process_outlives_grading(plain):
+    assert plain["leftover"] == []
+
+
+@needs_bwrap
+def test_sandboxed_grading_gives_the_same_honest_scores_and_walls_hold(sandboxed):
+    _check_scores(sandboxed, escapes_score=3)  # no submissions folder, no network
+    assert not (sandboxed["out"] / "pwned.txt").exists()
+    assert "warning" not in sandboxed["run"].stderr
+    assert sandboxed["leftover"] == []
+
+
+def test_sandbox_without_bubblewrap_names_the_package(tmp_path):
+    (tmp_path / "subs").mkdir()
+    run = subprocess.run([sys.executable, "-m", "genlearn", "grade", str(_instructor(tmp_path)),
+                          str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--sandbox"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120,
+                         env={**os.environ, "PATH": str(tmp_path)})
+    assert run.returncode == 2 and "bubblewrap" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_check_reports_a_notebook_that_ends_the_interpreter(tmp_path):
+    path = tmp_path / "leaves.py"
+    path.write_text("# %%\nimport os\nfrom genlearn.checks import check\n\nclass Leave:\n    os._exit(0)\n\n"
+                    "def bits_per_dim(nats, n_dims):\n    return nats / (n_dims * 0.6931471805599453)\n\n"
+                    "# %%\ncheck('bits_per_dim', bits_per_dim)\n")
+    run = subprocess.run([sys.executable, "-m", "genlearn", "check", str(path)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert run.returncode == 1 and "[FAIL] bits_per_dim" in run.stdout and "ended the process" in run.stdout
