@@ -77,7 +77,7 @@ slides: $(STAMP)
 test-browser: $(STAMP)
 	GENLEARN_BROWSER_REQUIRED=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests/test_browser.py -v -s
 
-# Property-based fuzzing (issue 17): the Hypothesis suites of `make test` with 25 times the examples,
+# Property-based fuzzing (issue 17): the Hypothesis suites of `make test` with 10 times the examples (FUZZ_FACTOR),
 # random instead of derandomised, failures kept in build/hypothesis (replayed first on the next run).
 # Prints the number of generated cases Hypothesis ran; the exit status is pytest's.
 .PHONY: fuzz

@@ -38,7 +38,7 @@ from genlearn.data.moon_phase import moon_phases
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = os.environ.get("GENLEARN_HYPOTHESIS_PROFILE", "ci")
-FUZZ_FACTOR = 25
+FUZZ_FACTOR = 10
 _COMMON = dict(deadline=None, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 settings.register_profile("ci", derandomize=True, database=None, **_COMMON)
@@ -104,7 +104,7 @@ positive = st.one_of(floats(1e-3, 1e3), floats(1e-3, 1e3), extreme, junk, tensor
 
 
 # --- genlearn.kl ---------------------------------------------------------------------------------
-@budget(300)
+@budget(200)
 @given(numbers, positive, numbers, positive)
 def test_kl_normal_is_non_negative_or_refused(mu_p, sigma_p, mu_q, sigma_q):
     kl = expect_value_error(lambda: K.kl_normal(mu_p, sigma_p, mu_q, sigma_q),
@@ -179,7 +179,7 @@ grids = st.one_of(
 QUADRATURE_ARGS = ("grid", "f", "pdf", "normalise")
 
 
-@budget(300)
+@budget(200)
 @given(st.sampled_from(["riemann", "trapezoid", "range_normalised_sum"]), st.sampled_from(sorted(FUNCTIONS)),
        st.sampled_from(sorted(PDFS)), grids, st.booleans())
 def test_quadrature_rules_give_a_finite_number_or_refuse(rule, f, pdf, grid, normalise):
@@ -218,7 +218,7 @@ SAMPLERS = {
 counts = st.one_of(st.integers(-3, 2000), st.sampled_from([1.0, 2.5, "10", True, None, np.int64(7)]))
 
 
-@budget(300)
+@budget(200)
 @given(st.sampled_from(sorted(FUNCTIONS)), st.sampled_from(sorted(SAMPLERS)), counts)
 def test_monte_carlo_gives_an_estimate_and_its_error_or_refuses(f, sampler, n):
     est = expect_value_error(lambda: E.monte_carlo(FUNCTIONS[f], SAMPLERS[sampler], n), ("n", "f", "sample"))
@@ -238,7 +238,7 @@ LOG_DENSITIES = {
 }
 
 
-@budget(300)
+@budget(200)
 @given(st.sampled_from(sorted(FUNCTIONS)), st.sampled_from(sorted(LOG_DENSITIES)),
        st.sampled_from(sorted(LOG_DENSITIES)), st.sampled_from(["normal", "short", "nan", "list"]), counts,
        st.booleans())
@@ -320,7 +320,7 @@ def test_write_idx_refuses_what_idx_cannot_store_and_writes_nothing(tmp_path_fac
     assert not path.exists()  # never a half-written file
 
 
-@budget(300)
+@budget(150)
 @given(idx_arrays, st.data())
 def test_read_idx_reports_a_corrupt_file(tmp_path_factory, array, data):
     path = tmp_path_factory.mktemp("idx") / "bad.idx"
@@ -371,7 +371,7 @@ sizes = st.one_of(st.integers(-2, 300), st.sampled_from([2.0, "5", None, True, 1
 scales = st.one_of(floats(0, 10), extreme, junk)
 
 
-@budget(300)
+@budget(200)
 @given(st.sampled_from(["two_moons", "gaussian_mixture", "rings"]), sizes, scales, st.one_of(st.integers(-1, 9), junk))
 def test_toy_data_gives_finite_points_and_labels_or_refuses(name, n, scale, k):
     if name == "two_moons":

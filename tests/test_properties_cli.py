@@ -126,7 +126,7 @@ def option_names(argv: list[str]) -> set[str]:
     return names | {"unknown model", "unknown benchmark", "CHECKPOINT", "invalid choice", "required", "unrecognized"}
 
 
-@budget(400)
+@budget(300)
 @given(argvs())
 def test_every_argument_list_runs_or_gives_one_line_naming_the_argument(argv):
     with pytest.MonkeyPatch.context() as monkeypatch:
