@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from genlearn.checks._util import close, grads, pair, rand, randn, tensor, to_float
@@ -122,6 +124,15 @@ def _values(inp, out):
     )
 
 
+@KL_LOGVAR.case(make=lambda gen: {"args": [randn(gen, 2, 3, 4), randn(gen, 2, 3, 4)]})
+def _last_dimension(inp, out):
+    mu, logvar = inp["args"]
+    got = tensor(out, (2, 3), "kl_logvar for codes of shape (2, 3, 4) (e.g. K samples of a batch)")
+    assert torch.allclose(got, _kl_normal(mu, (0.5 * logvar).exp()).sum(-1), atol=1e-9), (
+        "sum over the last dimension only (dim=-1), whatever the leading dimensions"
+    )
+
+
 @KL_LOGVAR.case(make=lambda gen: {"mu": randn(gen, 2, 3), "logvar": randn(gen, 2, 3)}, run=_kl_logvar_probe)
 def _differentiable(inp, out):
     assert isinstance(out, dict) and isinstance(out.get("grads"), list), "kl_logvar should return a tensor"
@@ -149,16 +160,25 @@ def _mc_repeat(fn, inp):
     return [fn(inp["mu"], inp["sigma"], inp["n"], torch.Generator().manual_seed(inp["seed"])) for _ in range(2)]
 
 
-@KL_MC_NORMAL.case(make=lambda gen: {"args": [float(rand(gen, 1, low=-1.5, high=1.5)),
-                                              float(rand(gen, 1, low=0.4, high=1.6)), 20000],
-                                     "seed": int(torch.randint(0, 2**31, (1,), generator=gen))},
-                   run=lambda fn, inp: fn(*inp["args"], torch.Generator().manual_seed(inp["seed"])))
+def _mc_inputs(gen: torch.Generator) -> dict:
+    return {"args": [float(rand(gen, 1, low=-1.5, high=1.5)), float(rand(gen, 1, low=0.4, high=1.6)), 20000],
+            "seed": int(torch.randint(0, 2**31, (1,), generator=gen))}
+
+
+@KL_MC_NORMAL.case(make=_mc_inputs, run=lambda fn, inp: fn(*inp["args"], torch.Generator().manual_seed(inp["seed"])))
 def _value(inp, out):
-    mu, sigma, _ = inp["args"]
+    mu, sigma, n = inp["args"]
     est, se = pair(out, "kl_mc_normal")
     assert 0 < se < 0.05, f"standard error {se:.3g} looks wrong: std of the log-ratios / sqrt(n)"
     close(est, float(_kl_normal(mu, sigma)), 5 * se + 1e-9,
           f"the KL of N({mu:.3f}, {sigma:.3f}^2) from N(0, 1): average log p(x) - log q(x) over x drawn from p")
+    # the draws are specified (x = mu + sigma * eps, eps from the generator): the same numbers, exactly
+    x = mu + sigma * torch.randn(n, generator=torch.Generator().manual_seed(inp["seed"]), dtype=torch.float64)
+    ratio = 0.5 * x**2 - 0.5 * ((x - mu) / sigma) ** 2 - math.log(sigma)
+    close(est, float(ratio.mean()), 1e-9, "draw x = mu + sigma * eps with eps = torch.randn(n, generator=generator, "
+          "dtype=torch.float64), in that order, and average the log-ratios at those x")
+    close(se, float(ratio.std()) / math.sqrt(n), 1e-9, "the standard error is the standard deviation of the "
+          "log-ratios divided by sqrt(n)")
 
 
 @KL_MC_NORMAL.case(make=lambda gen: {"mu": 0.3, "sigma": 1.7, "n": 100,

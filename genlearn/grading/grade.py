@@ -13,6 +13,7 @@ from pathlib import Path
 
 from genlearn.checks.exercise import registry
 from genlearn.checks.notebook import notebook_exercises
+from genlearn.checks.result import Result
 from genlearn.grading.limits import Limits
 from genlearn.grading.report import StudentGrade, write_reports
 from genlearn.grading.runner import Runner
@@ -95,7 +96,8 @@ def grade(notebook: str | Path, submissions: str | Path, out: str | Path, *, wor
 
     def one(runner: Runner, student: str, path: Path | None, problem: str | None) -> StudentGrade:
         if path is None:
-            results = [exercise_result(ex, f"could not read the submission: {problem}") for ex in chosen]
+            results = [Result(ex.id, "error", f"could not read the submission: {problem}", 0, len(ex.cases),
+                              ex.points) for ex in chosen]
             return StudentGrade(student, "unreadable", results)
         result = runner.run(path, {**job, "display_name": path.name}, payload)
         results, status = results_of(chosen, functions, inputs, result)
@@ -108,8 +110,3 @@ def grade(notebook: str | Path, submissions: str | Path, out: str | Path, *, wor
     (out / "seed.txt").write_text(f"{seed}\n")
     return GradeSummary(grades, ids, seed, time.perf_counter() - start)
 
-
-def exercise_result(ex, message: str):
-    from genlearn.checks.result import Result
-
-    return Result(ex.id, "error", message, 0, len(ex.cases), ex.points)
