@@ -3,6 +3,7 @@
     genlearn lessons [JUPYTER-ARGS...]          start JupyterLab on the course (what `make lab` runs)
     genlearn check NOTEBOOK [EXERCISE] [--hint]  check exercises; exit 0 only when all pass
     genlearn grade NOTEBOOK SUBMISSIONS --out DIR  grade a class (grades.csv, feedback)
+    genlearn export nbgrader SOLUTION... --out DIR  an nbgrader source/ folder
     genlearn train MODEL --data D --epochs N --out DIR
     genlearn sample CHECKPOINT -n 64 --out grid.png
     genlearn bench NAME [options]               run a benchmark (prints JSON on its last line)
@@ -345,6 +346,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
             raise UsageError(f"{what}: nothing at {path}")
     if args.seed is not None and not 0 <= args.seed < 2**32:
         raise UsageError(f"--seed must be in [0, 2**32), got {args.seed}")
+    check_output_dir(args.out)
     try:
         summary = grade(args.notebook, args.submissions, args.out, workers=args.workers, timeout=args.timeout,
                         memory_mb=args.memory, seed=args.seed, sandbox=args.sandbox)
@@ -356,6 +358,19 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     rate = 60 * n / summary.seconds if summary.seconds > 0 else 0.0
     print(f"graded {n} submissions in {summary.seconds:.1f} s ({rate:.0f} per minute), seed {summary.seed}; "
           f"wrote {Path(args.out) / 'grades.csv'}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from genlearn.grading.nbgrader import export_nbgrader
+
+    for path in args.solutions:
+        if not Path(path).is_file():
+            raise UsageError(f"SOLUTION: no notebook at {path}")
+    check_output_dir(args.out)
+    for path in export_nbgrader(args.solutions, args.out, assignment=args.assignment):
+        print(f"wrote {path}")
+    print(f"then: cd {args.out} && nbgrader generate_assignment {args.assignment}")
     return 0
 
 
@@ -526,6 +541,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also run each submission under bubblewrap: read-only file system, no network, "
                        "no view of the other submissions or of DIR")
     grade.set_defaults(func=_cmd_grade)
+
+    export = sub.add_parser("export", help="export solutions for another grader (nbgrader)",
+                            description="Export solution notebooks as an nbgrader source/ folder: answer cells "
+                            "and test cells with grade_id = exercise id and its points.")
+    export.add_argument("format", choices=["nbgrader"], help="the grader: nbgrader")
+    export.add_argument("solutions", nargs="+", help="solution notebooks, e.g. solutions/03_kl_divergence.py")
+    export.add_argument("--out", required=True, help="course folder to write (source/ASSIGNMENT/, nbgrader_config.py)")
+    export.add_argument("--assignment", default="ps1", help="assignment name (default ps1)")
+    export.set_defaults(func=_cmd_export)
 
     from genlearn.data import DATA_HELP
     from genlearn.recipes import MODELS
