@@ -211,6 +211,8 @@ def product_midpoint(f: Fn, pdf: Fn, lower: float, upper: float, m: int, d: int)
     lower, upper = _real(lower, "lower"), _real(upper, "upper")
     if not upper > lower:
         raise ValueError(f"upper must be > lower, got lower={lower}, upper={upper}")
+    if not math.isfinite(upper - lower) or d * math.log(upper - lower) > 700:  # h**d would overflow
+        raise ValueError(f"the box [lower, upper]^d = [{lower:g}, {upper:g}]^{d} is too large: its volume overflows")
     if m > 5_000_000 or d > 64 or m**d > 5_000_000:  # m**d itself is slow to compute for huge d
         raise ValueError(f"m**d = {m**d} grid points is too many for memory (limit 5e6)")
     h = (upper - lower) / m

