@@ -154,3 +154,16 @@ def test_terminal_hint_prints_every_level():
 def test_terminal_hint_needs_an_exercise():
     out = _cli("exercises/04_vae.ipynb", "--hint")
     assert out.returncode == 2 and "--hint needs an EXERCISE" in out.stderr
+
+
+def test_points_are_declared_with_the_exercise_and_earned_only_when_passing(monkeypatch):
+    monkeypatch.delenv("GENLEARN_CHECKS_STRICT", raising=False)
+    assert registry()["vq_losses"].points == 2 and registry()["kl_logvar"].points == 1
+    assert run_check("vq_losses", lambda z, e, beta: (z.sum(), e.sum())).points == 0
+    result = run_check("bits_per_dim", lambda nats, n_dims: nats / (n_dims * 0.6931471805599453))
+    assert result.passed and (result.points, result.max_points) == (1, 1)
+
+
+def test_hint_for_an_unknown_exercise_is_a_message_not_a_traceback(capsys):
+    assert "no exercise called 'nope'" in hint("nope")
+    assert "known exercises" in capsys.readouterr().out

@@ -84,6 +84,9 @@ def hints(name: str) -> tuple[str, ...]:
 
 def hint(name: str) -> str:
     """Print (and return) the next hint of exercise ``name``: one more level each call."""
+    if name not in registry():
+        print(_unknown(name))
+        return _unknown(name)
     levels = hints(name)
     shown = _HINTS_SHOWN.get(name, 0)
     level = min(shown, len(levels) - 1)

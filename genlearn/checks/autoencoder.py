@@ -93,7 +93,7 @@ def _full_rank_is_exact(inputs, out):
 
 # --- interpolate(z0, z1, steps, method="linear") ------------------------------------------------
 INTERPOLATE = exercise(
-    "interpolate", "paths between two codes: the straight line, or slerp on the great circle",
+    "interpolate", "paths between two codes: the straight line, or slerp on the great circle", points=2,
     hints=(
         "Both paths are indexed by t from 0 to 1 in `steps` equal steps, ends included "
         "(`torch.linspace`); give t a trailing axis of size 1 so that each t scales a whole code.",

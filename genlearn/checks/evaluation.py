@@ -24,7 +24,7 @@ def _frechet(m1: torch.Tensor, s1: torch.Tensor, m2: torch.Tensor, s2: torch.Ten
 
 # --- frechet_gaussians(m1, s1, m2, s2) ----------------------------------------------------------
 FRECHET_GAUSSIANS = exercise(
-    "frechet_gaussians", "Frechet distance between N(m1, S1) and N(m2, S2)",
+    "frechet_gaussians", "Frechet distance between N(m1, S1) and N(m2, S2)", points=2,
     hints=(
         "Two parts: the squared distance between the means, and a trace term that compares the covariances.",
         "(S1 S2)^(1/2) is a matrix square root, not an elementwise one. You only need its trace: the sum of "

@@ -129,6 +129,7 @@ def _stable(inp, out):
 # --- generator_loss(rec, gen, form="non_saturating") --------------------------------------------
 GENERATOR_LOSS = exercise(
     "generator_loss", "the decoder's adversarial loss from the fakes' logits, non-saturating or saturating",
+    points=2,
     hints=(
         "The decoder wants both kinds of fakes called real. The non-saturating form is the cross-entropy "
         "of the fakes with target 1; the saturating form is minus the discriminator's own fake terms "

@@ -52,8 +52,6 @@ def plain(value: Any, depth: int = 0) -> Any:
         return t.as_subclass(torch.Tensor) if type(t) is not torch.Tensor else t
     if value is None or type(value) in (bool, int, float, str):
         return value
-    if isinstance(value, bool):
-        return bool(value)
     if isinstance(value, float):
         return float(value)
     if isinstance(value, int):

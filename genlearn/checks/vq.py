@@ -84,6 +84,7 @@ def _value_and_gradients(inp, out):
 # --- vq_losses(z, e, beta) ----------------------------------------------------------------------
 VQ_LOSSES = exercise(
     "vq_losses", "codebook loss ||sg(z) - e||^2 and commitment loss beta ||z - sg(e)||^2, per example, batch mean",
+    points=2,
     hints=(
         "Both losses measure the same squared distance between z and e; they differ only in which side "
         "receives the gradient, and in the weight beta.",
