@@ -33,7 +33,7 @@ from hypothesis.extra import numpy as hnp
 from genlearn import expectation as E
 from genlearn import kl as K
 from genlearn.data import digits, toy2d
-from genlearn.data.idx import read_idx, write_idx
+from genlearn.data.idx import read_idx, read_idx_images, write_idx
 from genlearn.data.moon_phase import moon_phases
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -345,6 +345,24 @@ def test_read_idx_reports_a_corrupt_file(tmp_path_factory, array, data):
     if got is not None:  # a flip may leave another valid file: then it must read consistently
         header = 4 + 4 * raw[3]
         assert raw[:2] == b"\x00\x00" and got.nbytes == len(raw) - header
+
+
+@budget(150)
+@given(st.integers(0, 4), st.integers(0, 4), st.sampled_from([np.uint8, np.uint8, np.uint8, np.int16, np.float32]),
+       st.sampled_from([(28, 28), (28, 28), (28, 27), (784,)]), st.integers(0, 12), st.booleans())
+def test_read_idx_images_gives_mnist_images_or_names_the_file(tmp_path_factory, n_images, n_labels, dtype, shape,
+                                                              top_label, gzipped):
+    folder = tmp_path_factory.mktemp("pair")
+    suffix = ".gz" if gzipped else ""
+    images = write_idx(folder / f"images{suffix}", (np.arange(n_images * math.prod(shape)) % 256).astype(dtype)
+                       .reshape(n_images, *shape))
+    labels = write_idx(folder / f"labels{suffix}", np.full(n_labels, top_label, dtype=np.uint8))
+    pair = expect_value_error(lambda: read_idx_images(images, labels), (images.name, labels.name))
+    if pair is None:
+        return
+    x, y = pair
+    assert x.shape == (n_images, 1, 28, 28) and x.dtype == torch.float32 and y.shape == (n_labels,) == (n_images,)
+    assert torch.isfinite(x).all() and ((x >= 0) & (x <= 1)).all() and ((y >= 0) & (y <= 9)).all()
 
 
 # --- genlearn.data: digits and toy data ----------------------------------------------------------

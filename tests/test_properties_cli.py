@@ -45,6 +45,14 @@ pngs = st.sampled_from(["g.png", "new/g.png", "g.PNG", "g.jpg", "g", ".png", "a_
                         "/dev/null", "new"])
 checkpoints = st.sampled_from([str(CHECKPOINT), str(WORK / "not_a_checkpoint.pt"), str(WORK / "none.pt"), str(WORK),
                                "model.pt"])
+
+
+def mostly(valid: st.SearchStrategy, invalid: st.SearchStrategy) -> st.SearchStrategy:
+    """Three draws in four from ``valid``, so that whole argument lists are often valid too."""
+    return st.one_of(valid, valid, valid, invalid)
+
+
+small = st.integers(1, 500).map(str)
 ports = st.one_of(st.integers(-2, 70_000).map(str), st.sampled_from(["99999999", "http", "", "8888", "1", "65535"]))
 
 
@@ -56,18 +64,25 @@ def _path(text: str) -> str:
 def argvs(draw) -> list[str]:
     command = draw(st.sampled_from(["train", "sample", "lessons", "bench", "nonsense"]))
     if command == "train":
-        argv = ["train", draw(st.sampled_from(["ae", "vae", "vqvae", "vaegan", "gan", ""]))]
-        for option, values in (("--data", st.sampled_from(["digits", "moons", "mnist:/nowhere", "fashion:", "cifar"])),
-                               ("--epochs", numbers), ("--batch-size", numbers), ("--lr", numbers),
-                               ("--seed", numbers), ("--out", folders.map(_path)), ("--quiet", st.none()),
-                               ("--bogus", numbers)):
+        argv = ["train", draw(mostly(st.sampled_from(["ae", "vae", "vqvae", "vaegan"]), st.sampled_from(["gan", ""])))]
+        for option, values in (("--data", mostly(st.sampled_from(["digits", "moons"]),
+                                                 st.sampled_from(["mnist:/nowhere", "fashion:", "cifar"]))),
+                               ("--epochs", mostly(small, numbers)), ("--batch-size", mostly(small, numbers)),
+                               ("--lr", mostly(st.sampled_from(["0.001", "1e-2", "10"]), numbers)),
+                               ("--seed", mostly(small, numbers)),
+                               ("--out", mostly(st.sampled_from(["new/sub", "new", "."]), folders).map(_path)),
+                               ("--quiet", st.none()), ("--bogus", numbers)):
+            if option == "--bogus" and draw(st.integers(0, 5)) > 0:
+                continue
             if draw(st.booleans()) or (option == "--out" and draw(st.integers(0, 9)) > 0):
                 value = draw(values)
                 argv += [option] if value is None else [f"{option}={value}"]
         return argv
     if command == "sample":
-        argv = ["sample", draw(checkpoints)]
-        for option, values in (("-n", numbers), ("--out", pngs.map(_path)), ("--seed", numbers)):
+        argv = ["sample", draw(mostly(st.just(str(CHECKPOINT)), checkpoints))]
+        for option, values in (("-n", mostly(small, numbers)),
+                               ("--out", mostly(st.sampled_from(["g.png", "new/g.png", "g.PNG"]), pngs).map(_path)),
+                               ("--seed", mostly(small, numbers))):
             if draw(st.booleans()) or (option == "--out" and draw(st.integers(0, 9)) > 0):
                 argv += [option, draw(values)] if option == "-n" else [f"{option}={draw(values)}"]
         return argv
