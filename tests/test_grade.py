@@ -25,7 +25,7 @@ from genlearn.checks.verdict import make_inputs
 ROOT = Path(__file__).resolve().parent.parent
 IDS = ["kl_discrete", "kl_closed_form", "kl_logvar", "bits_per_dim", "free_bits_kl"]
 SEED = 12345
-TIMEOUT = 4
+TIMEOUT = 6
 HEAD = "import math\nimport os\nimport sys\nimport time\nimport torch\nfrom genlearn.checks import check\n"
 GOOD = {
     "kl_discrete": "def kl_discrete(p, q):\n    return torch.where(p > 0, p * torch.log(p / q), 0 * p).sum()\n",
@@ -93,6 +93,9 @@ def submissions(folder: Path, out: Path, port: int) -> dict[str, int]:
         "prints_gigabytes": (notebook(with_(kl_closed_form="def kl_closed_form(mu, sigma):\n"
                                                            "    line = 'x' * 2**20\n    for _ in range(5000):\n"
                                                            "        print(line)\n    return mu\n")), 4),
+        # kills the fork server that runs it: refused unless it runs as the grader's user
+        "parent_killer": (notebook(with_(kl_discrete="def kl_discrete(p, q):\n    os.kill(os.getppid(), 9)\n"
+                                         + GOOD["kl_discrete"].split("\n", 1)[1])), 4),
         # correct only where a wall is missing: seeing the submissions, writing the output folder, the network
         "escapes": (notebook(with_(kl_discrete="def kl_discrete(p, q):\n"
                                                "    assert 'correct.ipynb' in os.listdir(SUBMISSIONS)\n"
@@ -173,10 +176,14 @@ STATUS = {"loop": "timeout", "exits": "error", "definition_exit": "error", "unre
 def _check_scores(graded: dict, escapes_score: int) -> None:
     rows, honest = graded["rows"], {**graded["honest"], "escapes": escapes_score}
     assert set(rows) == set(honest)
-    wrong = {s: (rows[s]["total"], want) for s, want in honest.items() if float(rows[s]["total"]) != want}
+    # a submission that kills the server running it (possible as the grader's own user) may lose more
+    at_most = {"parent_killer"} if os.geteuid() != 0 else set()
+    wrong = {s: (rows[s]["total"], want) for s, want in honest.items()
+             if float(rows[s]["total"]) > want or (float(rows[s]["total"]) != want and s not in at_most)}
     assert not wrong, f"student: (earned, honest): {wrong}"
     for student, row in rows.items():
-        assert row["status"] == STATUS.get(student, "graded"), (student, row)
+        if student not in at_most:
+            assert row["status"] == STATUS.get(student, "graded"), (student, row)
         assert row["max"] == "5" and sum(float(row[i]) for i in IDS) == float(row["total"])
 
 
@@ -207,7 +214,7 @@ def test_feedback_and_gradescope_files(plain):
 
 def test_plain_grading_warns_what_it_does_not_isolate(plain):
     assert "warning: grading without --sandbox" in plain["run"].stderr
-    assert "graded 16 submissions" in plain["run"].stdout
+    assert "graded 17 submissions" in plain["run"].stdout
 
 
 def test_no_process_outlives_grading(plain):

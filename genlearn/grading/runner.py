@@ -116,18 +116,27 @@ class Worker:
         # relative to the fork server's folder: its parents need not be reachable (the sandbox's are not)
         request = {"dir": jobdir.name, "limits": self.limits.as_dict(), "uid": self.uid}
         assert self.proc is not None and self.proc.stdin is not None
+        child = None
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
-            line = self._readline(self.limits.timeout + 60)
-        except OSError:
+            line = self._readline(30)
+            child = json.loads(line).get("started") if line else None
+            line = self._readline(self.limits.timeout + 60) if child else ""
+        except (OSError, ValueError):
             line = ""
         result = JobResult()
         if line:
             reply = json.loads(line)
             result.exit, result.timeout, result.wall = reply["exit"], reply["timeout"], reply["wall"]
-        else:  # the fork server died (or hung): only this submission is affected
+        else:  # the fork server died (or hung): kill what it ran; only this submission is affected
             result.crashed_runner = "the grading process serving this submission stopped"
+            if isinstance(child, int) and child > 0 and not self.sandbox:  # a sandbox dies with its server
+                for kill in (os.killpg, os.kill):
+                    try:
+                        kill(child, 9)
+                    except OSError:
+                        pass
             self.stop()
         _collect(jobdir, result, self.limits)
         shutil.rmtree(jobdir, ignore_errors=True)

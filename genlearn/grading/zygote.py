@@ -3,7 +3,8 @@
 Started by :class:`genlearn.grading.runner.Worker` (``python -I -c ...``), possibly inside
 bubblewrap. It reads one JSON job per line on stdin and answers one JSON line on stdout::
 
-    {"dir": "/.../job", "limits": {...}, "uid": 65534 | null}
+    {"dir": "job", "limits": {...}, "uid": 65534 | null}
+    -> {"started": 1234}
     -> {"exit": 0, "timeout": false, "wall": 0.21}
 
 The child makes itself a session leader, drops to ``uid`` when one is given (the grader runs as
@@ -172,6 +173,7 @@ def run_job(job: dict, base_vm: int, base_tasks: int) -> dict:
     pid = os.fork()
     if pid == 0:
         _child(job, base_vm, base_tasks)
+    print(json.dumps({"started": pid}), flush=True)  # the grader kills it should this server die
     status, timed_out = _wait(pid, float(job["limits"]["timeout"]))
     _kill_leftovers(pid)
     return {"exit": os.waitstatus_to_exitcode(status), "timeout": timed_out,
