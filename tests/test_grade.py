@@ -229,6 +229,23 @@ def test_sandboxed_grading_gives_the_same_honest_scores_and_walls_hold(sandboxed
     assert sandboxed["leftover"] == []
 
 
+def test_links_and_huge_files_are_unreadable_not_followed(tmp_path):
+    from genlearn.grading.grade import MAX_NOTEBOOK_BYTES, find_submissions
+
+    (tmp_path / "secret.txt").write_text("not for students")
+    subs = tmp_path / "subs"
+    (subs / "carol").mkdir(parents=True)
+    (subs / "alice.ipynb").symlink_to(tmp_path / "secret.txt")
+    with open(subs / "bob.ipynb", "wb") as f:
+        f.truncate(MAX_NOTEBOOK_BYTES + 1)
+    (subs / "carol" / "a.ipynb").write_text("{}")
+    (subs / "carol" / "b.ipynb").write_text("{}")
+    found = {student: (path, problem) for student, path, problem in find_submissions(subs, "x.ipynb")}
+    assert found["alice"] == (None, "alice.ipynb is a link or not a regular file")
+    assert found["bob"][0] is None and "larger than" in found["bob"][1]
+    assert found["carol"][0] is None and "2 notebooks" in found["carol"][1]
+
+
 def test_sandbox_without_bubblewrap_names_the_package(tmp_path):
     (tmp_path / "subs").mkdir()
     run = subprocess.run([sys.executable, "-m", "genlearn", "grade", str(_instructor(tmp_path)),

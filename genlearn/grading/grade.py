@@ -23,6 +23,7 @@ from genlearn.grading.verdicts import job_inputs, results_of
 __all__ = ["grade", "find_submissions", "GradeSummary"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9._@+-]")
+MAX_NOTEBOOK_BYTES = 50 * 2**20
 
 
 @dataclass
@@ -53,19 +54,28 @@ def find_submissions(folder: Path, notebook_name: str) -> list[tuple[str, Path |
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
             continue
-        if entry.is_file() and entry.suffix == ".ipynb":
-            found.append((_student_name(entry.stem, taken), entry, None))
-        elif entry.is_dir():
+        if entry.suffix == ".ipynb" and (entry.is_file() or entry.is_symlink()):
+            found.append((_student_name(entry.stem, taken), *_usable(entry)))
+        elif entry.is_dir() and not entry.is_symlink():
             notebooks = sorted(p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
             named = [p for p in notebooks if p.name == notebook_name]
             student = _student_name(entry.name, taken)
             if len(named) == 1 or len(notebooks) == 1:
-                found.append((student, (named or notebooks)[0], None))
+                found.append((student, *_usable((named or notebooks)[0])))
             else:
                 problem = "no notebook in the folder" if not notebooks else \
                     f"{len(notebooks)} notebooks in the folder and none named {notebook_name}"
                 found.append((student, None, problem))
     return found
+
+
+def _usable(path: Path) -> tuple[Path | None, str | None]:
+    """``(path, None)`` for a plain notebook file of a sensible size, else ``(None, why not)``."""
+    if path.is_symlink() or not path.is_file():
+        return None, f"{path.name} is a link or not a regular file"
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        return None, f"{path.name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB"
+    return path, None
 
 
 def grade(notebook: str | Path, submissions: str | Path, out: str | Path, *, workers: int = 2,
