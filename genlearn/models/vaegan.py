@@ -15,8 +15,13 @@ samples ``x_p = Dec(z_p)``, ``z_p ~ N(0, I)``. Losses per example (mean over the
 Each network minimises only its own objective:
 
     encoder        prior + similarity (+ code_weight * code, three-class only)
-    decoder        gamma * similarity + generator
+    decoder        gamma * similarity + adversarial_weight * generator
     discriminator  -L_GAN                         (no gradient from the similarity term)
+
+``adversarial_weight=0`` switches the GAN term off for the decoder (the discriminator still
+trains, so a feature similarity is still *learned*): with ``similarity="pixel"`` the model is
+then a VAE whose reconstruction term is ``|x - x~|^2 / (2 sigma^2)``, the ablation that
+separates the learned similarity from the GAN term.
 
 ``generator`` is the decoder's adversarial term: ``log(1 - D(x~)) + log(1 - D(x_p))``
 (``"saturating"``: the decoder's part of ``-L_GAN``, whose gradient vanishes while the
@@ -195,7 +200,8 @@ class VAEGAN(nn.Module):
     ``1 / (2 sigma^2)``); ``gamma``: weight of the similarity in the decoder's objective;
     ``generator_loss``: ``"non_saturating"`` | ``"saturating"``; ``code_weight``: weight of
     the three-class encoder term (default 1 for three classes; must be 0 for two);
-    ``dis_channels``: the discriminator's conv widths. ``sigma=`` is the old name of
+    ``adversarial_weight``: weight of the generator term in the decoder's objective (0: no GAN
+    term for the decoder, the discriminator still trains); ``dis_channels``: the discriminator's conv widths. ``sigma=`` is the old name of
     ``similarity_sigma`` (deprecated).
     """
 
@@ -218,6 +224,7 @@ class VAEGAN(nn.Module):
         code_weight: float | None = None,
         logvar_range: Sequence[float] = (-12.0, 8.0),
         sigma: float | None = None,
+        adversarial_weight: float = 1.0,
     ) -> None:
         super().__init__()
         if sigma is not None:
@@ -244,6 +251,7 @@ class VAEGAN(nn.Module):
         if self.feature_layer > n:
             raise ValueError(f"feature_layer must be in 1..{n} (the discriminator's conv blocks), got {feature_layer}")
         self.gamma = check_number(gamma, "gamma")
+        self.adversarial_weight = check_number(adversarial_weight, "adversarial_weight")
         if code_weight is None:
             code_weight = 1.0 if discriminator == "three_class" else 0.0
         self.code_weight = check_number(code_weight, "code_weight")
@@ -295,6 +303,7 @@ class VAEGAN(nn.Module):
             "feature_layer": self.feature_layer, "dis_channels": list(self.dis_channels),
             "similarity_sigma": self.similarity_sigma, "gamma": self.gamma, "generator_loss": self.generator_loss,
             "code_weight": self.code_weight, "logvar_range": list(v.logvar_range),
+            "adversarial_weight": self.adversarial_weight,
         }
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
@@ -402,11 +411,11 @@ def routes(model: VAEGAN) -> dict[str, dict[str, float]]:
     """``{network: {term: weight}}``: each network's objective as a weighted sum of loss terms::
 
         encoder:       prior + similarity (+ code_weight * code)
-        decoder:       gamma * similarity + generator
+        decoder:       gamma * similarity + adversarial_weight * generator
         discriminator: gan
     """
     encoder = {"prior": 1.0, "similarity": 1.0} | ({"code": model.code_weight} if model.code_weight else {})
-    return {"encoder": encoder, "decoder": {"similarity": model.gamma, "generator": 1.0},
+    return {"encoder": encoder, "decoder": {"similarity": model.gamma, "generator": model.adversarial_weight},
             "discriminator": {"gan": 1.0}}
 
 
