@@ -10,14 +10,15 @@ STAMP := $(VENV)/.genlearn-installed
 LAB_ARGS ?=
 PYTEST_ARGS ?= -v --durations=20
 
-.PHONY: lab test data venv exercises sync check-generated lint bench clean help book slides test-browser
+.PHONY: lab test data venv exercises sync check-generated lint bench clean help book slides test-browser dist
 
 help:
 	@echo "make lab        start JupyterLab on the course (LAB_ARGS=\"--no-browser --port 8888\" for headless)"
 	@echo "make test       run the whole test suite (unit tests, notebooks, exercise checks, sync, ruff)"
 	@echo "make data       make sure Fashion-MNIST is here (GENLEARN_DATA, the cache, Debian's package, or a download)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
-	@echo "make sync       regenerate each lesson/solution .ipynb from its .py source"
+	@echo "make sync       write the Colab set-up cell, then regenerate each lesson/solution .ipynb from its .py source"
+	@echo "make dist       build the sdist and the wheel (the course inside) into dist/ and run twine check"
 	@echo "make bench      list the benchmarks (python -m genlearn.bench NAME)"
 	@echo "make book       execute every lesson and render the course website into build/book/"
 	@echo "make slides     reveal.js lecture slides, one per lesson, into build/slides/"
@@ -52,7 +53,15 @@ exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py
 
 sync: $(STAMP)
+	$(BIN)/python tools/setup_cell.py
 	$(BIN)/python tools/sync_notebooks.py
+
+# The release files: dist/genlearn-X.Y.Z.tar.gz and the wheel (with the course, without solutions/), checked.
+# Publishing is .github/workflows/release.yml's job, on a tag vX.Y.Z equal to genlearn.__version__.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+	$(BIN)/python -m twine check --strict dist/*
 
 lint: $(STAMP)
 	$(BIN)/ruff check genlearn tests tools lessons solutions exercises
@@ -61,7 +70,7 @@ bench: $(STAMP)
 	$(BIN)/python -m genlearn.bench --help
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
 
 # The course website: every lesson executed (widgets as static pictures), rendered with
 # navigation, the glossary and offline equations. Open build/book/index.html.

@@ -1,6 +1,7 @@
 """The ``genlearn`` command line (also ``python -m genlearn``).
 
     genlearn lessons [JUPYTER-ARGS...]          start JupyterLab on the course (what `make lab` runs)
+    genlearn course [DIR] [--update]            copy the lessons and exercises into DIR (keeps your edits)
     genlearn check NOTEBOOK [EXERCISE] [--hint]  check exercises; exit 0 only when all pass
     genlearn grade NOTEBOOK SUBMISSIONS --out DIR  grade a class (grades.csv, feedback)
     genlearn export nbgrader SOLUTION... --out DIR  an nbgrader source/ folder
@@ -30,15 +31,20 @@ class UsageError(Exception):
 
 
 def course_root(start: Path | None = None) -> Path:
-    """The folder holding ``lessons/``: the current folder or a parent, else the source checkout."""
+    """The course to open: the current folder or a parent holding ``lessons/`` and ``exercises/``,
+    else ``./genlearn-course``, else the source checkout, else a copy in ``~/genlearn-course``."""
+    from genlearn.course import DEFAULT_DIR
+
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "lessons").is_dir() and (folder / "exercises").is_dir():
             return folder
-    checkout = Path(__file__).resolve().parent.parent
-    if (checkout / "lessons").is_dir():
-        return checkout
-    raise UsageError("cannot find the course's lessons/ folder: run this inside the genlearn checkout")
+    default = Path(DEFAULT_DIR).expanduser()
+    for folder in (here / default.name, Path(__file__).resolve().parent.parent, default):
+        if (folder / "lessons").is_dir() and (folder / "exercises").is_dir():
+            return folder
+    raise UsageError(f"no course here or in {DEFAULT_DIR}: copy it with `genlearn course {DEFAULT_DIR}`, "
+                     "then run `genlearn lessons` again")
 
 
 # --- argument validators --------------------------------------------------------------------
@@ -314,6 +320,25 @@ def _cmd_lessons(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover
 
 
+# --- course ---------------------------------------------------------------------------------
+def _cmd_course(args: argparse.Namespace) -> int:
+    from genlearn.course import CourseError, copy_course
+
+    folder = Path(args.dir).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"DIR {folder}: exists and is not a folder; expected a folder for the course")
+    check_output_dir(folder, "DIR")
+    try:
+        report = copy_course(folder, update=args.update)
+    except CourseError as err:
+        raise UsageError(str(err)) from None
+    for line in report.lines():
+        print(line)
+    print(f"open it: cd {folder} && genlearn lessons  (check an exercise: genlearn check "
+          "exercises/03_kl_divergence.ipynb)")
+    return 0
+
+
 # --- check ----------------------------------------------------------------------------------
 def _cmd_check(args: argparse.Namespace) -> int:
     from genlearn.checks import hints, registry, run_notebook
@@ -513,6 +538,19 @@ def build_parser() -> argparse.ArgumentParser:
                              "arguments go to Jupyter, e.g. --no-browser --port 8888.")
     lessons.add_argument("--print-command", action="store_true", help="print the command instead of running it")
     lessons.set_defaults(func=_cmd_lessons, jupyter_args=[])
+
+    from genlearn.course import DEFAULT_DIR
+
+    course = sub.add_parser("course", help="copy the lessons and exercises into a folder (keeps your edits)",
+                            description="Copy the course that came with this genlearn (lesson and exercise "
+                            "notebooks, glossary) into DIR. A file you edited is never overwritten: run it "
+                            "again to restore deleted files, with --update to bring newer versions of the "
+                            "files you did not edit. Then: cd DIR && genlearn lessons.")
+    course.add_argument("dir", nargs="?", default=DEFAULT_DIR, metavar="DIR",
+                        help=f"folder for the course (created if missing; default {DEFAULT_DIR})")
+    course.add_argument("--update", action="store_true",
+                        help="replace files you did not edit with newer versions from this genlearn")
+    course.set_defaults(func=_cmd_course)
 
     check = sub.add_parser("check", help="check the exercises of a notebook",
                            description="Run the exercise checks on a notebook (.ipynb or its paired .py) "
