@@ -78,6 +78,8 @@ BENCH_OPTIONS: dict[str, dict[str, tuple[int, int] | str]] = {
     "vaegan-digits": {"--epochs": (1, EPOCHS_MAX), "--seeds": (0, SEED_MAX), "--threads": (1, 1024),
                       "--device": _DEVICE, "--no-progress": _FLAG},
     "grade": {"--n": (1, 100_000), "--workers": (1, 256), "--seed": (0, SEED_MAX), "--no-sandbox": _FLAG},
+    "fashion-vae": {"--epochs": (1, EPOCHS_MAX), "--n-train": (1, 60_000), "--n-test": (1, 10_000),
+                    "--k": (1, 100_000), "--seed": (0, SEED_MAX), "--no-pythae": _FLAG},
 }
 _NARGS_PLUS = {"--seeds"}  # options that take one or more values
 VQ_SPEED_MEMORY_BUDGET = 2 * 2**30  # the (N, K) distances and the (N, D) inputs, float32
