@@ -199,6 +199,16 @@ def check_checkpoint(path: str | os.PathLike, arg: str = "CHECKPOINT") -> dict[s
     return {"class": checkpoint["class"], "config": checkpoint["config"]}
 
 
+def check_notebook_file(path: str | os.PathLike, arg: str = "NOTEBOOK") -> Path:
+    """An existing exercise notebook: a ``.ipynb`` file or its paired jupytext ``.py``."""
+    file = Path(path)
+    if file.suffix.lower() not in (".ipynb", ".py"):
+        raise UsageError(f"{arg} {file}: expected a notebook, a .ipynb file or its paired .py")
+    if not file.is_file():
+        raise UsageError(f"{arg}: no notebook at {file}" + (" (it is a folder)" if file.is_dir() else ""))
+    return file
+
+
 def _find_in_shape(config: Any) -> tuple[int, ...] | None:
     """The first ``in_shape`` in a (nested) checkpoint config."""
     if isinstance(config, dict):

@@ -192,6 +192,17 @@ def test_checkpoint_checks(tmp_path, checkpoint):
             cli.check_checkpoint(path)
 
 
+def test_notebook_checks(tmp_path):
+    (tmp_path / "a.ipynb").write_text("{}")
+    assert cli.check_notebook_file(tmp_path / "a.ipynb") == tmp_path / "a.ipynb"
+    (tmp_path / "b.txt").write_text("x")
+    (tmp_path / "dir.py").mkdir()
+    for path, words in [(tmp_path / "b.txt", "expected a notebook"), (tmp_path / "none.ipynb", "no notebook"),
+                        (tmp_path / "dir.py", "it is a folder")]:
+        with pytest.raises(cli.UsageError, match=words):
+            cli.check_notebook_file(path)
+
+
 def test_sample_limit_follows_the_image_size():
     assert cli.sample_limit() == cli.SAMPLE_MEMORY_BUDGET // cli.GRID_BYTES_PER_IMAGE
     assert cli.sample_limit((3, 64, 64)) < cli.sample_limit((1, 28, 28)) < cli.sample_limit((1, 8, 8))
