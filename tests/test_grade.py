@@ -79,9 +79,9 @@ def submissions(folder: Path, out: Path, port: int) -> dict[str, int]:
                                                    "    builtins.isinstance = lambda *a: True\n"
                                                    "    builtins.abs = lambda x: 0\n"), 0),
         "exits": (notebook(with_(kl_closed_form="def kl_closed_form(mu, sigma):\n    sys.exit(0)\n",
-                                 bits_per_dim="def bits_per_dim(nats, n_dims):\n    os._exit(0)\n")), 2),
+                                 bits_per_dim="def bits_per_dim(nats, n_dims):\n    os._exit(0)\n")), 3),
         "definition_exit": (notebook(GOOD, extra="class Leave:\n    os._exit(0)\n"), 0),
-        "loop": (notebook(with_(kl_logvar="def kl_logvar(mu, logvar):\n    while True:\n        pass\n")), 2),
+        "loop": (notebook(with_(kl_logvar="def kl_logvar(mu, logvar):\n    while True:\n        pass\n")), 4),
         "forkbomb": (notebook(with_(kl_discrete="def kl_discrete(p, q):\n    for _ in range(300):\n"
                                                 "        if os.fork() == 0:\n            os.setsid()\n"
                                                 "            time.sleep(60)\n            os._exit(0)\n"

@@ -47,12 +47,7 @@ def _notebook(kinds: list[str]) -> str:
 
 
 def _expected(kinds: list[str]) -> int:
-    score = 0
-    for kind in kinds:
-        if kind == "os_exit":  # the process ends: later exercises are not run
-            break
-        score += kind == "good"
-    return score
+    return sum(kind == "good" for kind in kinds)  # after os._exit the grader runs the later exercises again
 
 
 def write_class(folder: Path, n: int) -> dict[str, int]:

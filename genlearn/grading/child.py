@@ -2,8 +2,8 @@
 
 Works in the current folder (the submission's job folder, relative paths only):
 
-* reads ``job.json`` (the notebook's file name and the ``[exercise id, function name]`` pairs)
-  and ``inputs.pt`` (every case's inputs, made by the grader);
+* reads ``job.json`` (the notebook's file name, the ``[exercise id, function name]`` pairs and
+  the index to start from) and ``inputs.pt`` (every case's inputs, made by the grader);
 * writes ``status.json`` once the notebook is read (``{"unreadable": why}`` if it cannot be),
   ``loaded.json`` once its definitions ran, and ``out-NNN.pt`` (the plain outcomes of exercise
   NNN) after each exercise, so that what finished counts even if a later exercise ends the process.
@@ -45,6 +45,8 @@ def main() -> None:
     namespace, problems = load_definitions(cells, job.get("display_name", job["notebook"]))
     write_atomic("loaded.json", json.dumps({"problems": problems[:20]}).encode())
     for k, (exercise_id, function_name) in enumerate(job["exercises"]):
+        if k < job.get("start", 0):  # a rerun after a crash or timeout: the earlier ones are done
+            continue
         fn = namespace.get(function_name)
         if not callable(fn):
             outcome: object = {"missing": function_name}

@@ -16,7 +16,7 @@ from genlearn.checks.notebook import notebook_exercises
 from genlearn.checks.result import Result
 from genlearn.grading.limits import Limits
 from genlearn.grading.report import StudentGrade, write_reports
-from genlearn.grading.runner import Runner
+from genlearn.grading.runner import Runner, run_submission
 from genlearn.grading.sandbox import PLAIN_WARNING, GradingError, require_bwrap
 from genlearn.grading.verdicts import job_inputs, results_of
 
@@ -109,7 +109,7 @@ def grade(notebook: str | Path, submissions: str | Path, out: str | Path, *, wor
             results = [Result(ex.id, "error", f"could not read the submission: {problem}", 0, len(ex.cases),
                               ex.points) for ex in chosen]
             return StudentGrade(student, "unreadable", results)
-        result = runner.run(path, {**job, "display_name": path.name}, payload)
+        result = run_submission(runner, path, {**job, "display_name": path.name}, payload)
         results, status = results_of(chosen, functions, inputs, result)
         return StudentGrade(student, status, results)
 

@@ -14,8 +14,8 @@ __all__ = ["StudentGrade", "write_reports", "points_text"]
 
 _STATUS_TEXT = {
     "graded": "graded",
-    "timeout": "your notebook ran past the time limit; exercises that finished before it still count",
-    "error": "your notebook's process ended early; exercises that finished before it still count",
+    "timeout": "an exercise ran past the time limit; the exercises after it were run again and count",
+    "error": "your code ended the process; the exercises after the one that did were run again and count",
     "unreadable": "your notebook could not be read",
 }
 

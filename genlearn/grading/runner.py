@@ -24,7 +24,7 @@ from typing import Any
 from genlearn.grading.limits import NOBODY, Limits
 from genlearn.grading.sandbox import GradingError, bwrap_command
 
-__all__ = ["Runner", "JobResult", "check_notebook", "scrubbed_env"]
+__all__ = ["Runner", "JobResult", "run_submission", "how_it_ended", "check_notebook", "scrubbed_env"]
 
 _STARTUP_TIMEOUT = 120.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
@@ -48,6 +48,8 @@ class JobResult:
     stdout: str = ""
     stderr: str = ""
     crashed_runner: str | None = None
+    stops: dict[int, str] = field(default_factory=dict)  # exercise index -> why its run ended there
+    runs: int = 1
 
 
 class Worker:
@@ -224,6 +226,53 @@ class Runner:
         self.close()
 
 
+def how_it_ended(result: JobResult) -> str:
+    import signal
+
+    if result.timeout:
+        return f"timed out after {result.wall:.0f} s"
+    if result.crashed_runner:
+        return result.crashed_runner
+    code = result.exit
+    if code is None or code >= 0:
+        return f"your code ended the process (exit status {code}; sys.exit or os._exit?)"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    why = {"SIGXCPU": "it used up its CPU-time limit", "SIGKILL": "it was killed (memory or a limit)",
+           "SIGSEGV": "it crashed (segmentation fault)"}.get(name, f"it was stopped by {name}")
+    return f"the process ended: {why}"
+
+
+def run_submission(runner: Runner, notebook: Path, job: dict, inputs: bytes) -> JobResult:
+    """Run a submission; when its process times out or ends while exercise k runs, run it again from
+    exercise k + 1, so that one exercise cannot cost the others their points.
+
+    A process that ends while loading the definitions is not run again (every run would).
+    """
+    n = len(job["exercises"])
+    merged = last = runner.run(notebook, {**job, "start": 0}, inputs)
+    while not merged.unreadable and merged.loaded is not None:
+        missing = [k for k in range(n) if k not in merged.outcomes and k not in merged.stops]
+        if not missing:
+            break
+        k = missing[0]
+        merged.stops[k] = how_it_ended(last)
+        if k + 1 >= n:
+            break
+        last = runner.run(notebook, {**job, "start": k + 1}, inputs)
+        merged.runs += 1
+        merged.timeout = merged.timeout or last.timeout
+        merged.crashed_runner = merged.crashed_runner or last.crashed_runner
+        if last.unreadable or last.loaded is None:
+            for j in range(k + 1, n):
+                merged.stops[j] = f"not run: {how_it_ended(last)} while loading the definitions again"
+            break
+        merged.outcomes.update({j: v for j, v in last.outcomes.items() if j > k})
+    return merged
+
+
 _SHARED: dict[float, Runner] = {}
 _SHARED_LOCK = threading.Lock()
 
@@ -251,7 +300,7 @@ def check_notebook(path: Path, wanted: list[tuple[str, str]], timeout: float = 1
         return unknown
     inputs, payload = job_inputs([exercises[i] for i, _ in known], seed)
     job = {"exercises": known, "display_name": path.name}
-    result = _shared_runner(timeout).run(path, job, payload)
+    result = run_submission(_shared_runner(timeout), path, job, payload)
     results, _ = results_of([exercises[i] for i, _ in known], [f for _, f in known], inputs, result)
     order = {i: k for k, (i, _) in enumerate(wanted)}
     return sorted(results + unknown, key=lambda r: order[r.name])
