@@ -27,10 +27,15 @@ import time
 __all__ = ["main", "run_job"]
 
 PR_SET_CHILD_SUBREAPER = 36
-# imported once here, so that children neither pay for them nor need to read them from disk
-PRELOAD = ("math", "random", "itertools", "functools", "collections", "statistics", "typing", "dataclasses",
-           "inspect", "traceback", "linecache", "tokenize", "json", "re", "io", "copy", "numpy", "torch",
-           "torch.nn", "torch.nn.functional", "torch.distributions", "jupytext", "nbformat")
+# imported once here, so that children neither pay for them nor need to read them from disk (a child that
+# runs as an unprivileged user may not be able to: e.g. a Python installed under /root)
+PRELOAD = ("math", "cmath", "random", "itertools", "functools", "operator", "collections", "collections.abc",
+           "statistics", "fractions", "decimal", "numbers", "typing", "dataclasses", "enum", "abc", "inspect",
+           "traceback", "linecache", "tokenize", "json", "csv", "re", "io", "copy", "string", "textwrap", "heapq",
+           "bisect", "time", "datetime", "contextlib", "pathlib", "glob", "fnmatch", "shutil", "tempfile", "pickle",
+           "struct", "array", "hashlib", "base64", "pprint", "warnings", "weakref", "types", "queue", "threading",
+           "subprocess", "importlib.util", "unittest", "doctest", "timeit", "numpy", "torch", "torch.nn",
+           "torch.nn.functional", "torch.distributions", "torch.utils.data", "jupytext", "nbformat")
 
 
 def _preload() -> None:
