@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jupytext
@@ -126,18 +127,21 @@ def _instructor(tmp: Path) -> Path:
     return path
 
 
-def _zygotes() -> list[int]:
-    """Fork servers and their children still running, except this test process's own (run_notebook's)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            if entry.isdigit() and b"genlearn.grading.zygote" in Path(f"/proc/{entry}/cmdline").read_bytes():
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                if int(stat[stat.rfind(")") + 2:].split()[1]) != os.getpid():
+def _processes_in(folder: Path, patience: float = 5.0) -> list[int]:
+    """Processes still working in ``folder`` (where this run's fork servers and children worked) after
+    ``patience`` seconds (a killed process takes a moment to vanish)."""
+    deadline = time.monotonic() + patience
+    while True:
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and os.readlink(f"/proc/{entry}/cwd").startswith(str(folder)):
                     found.append(int(entry))
-        except (OSError, ValueError):
-            pass
-    return found
+            except OSError:
+                pass
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def _grade(tmp: Path, sandbox: bool) -> dict:
@@ -149,13 +153,15 @@ def _grade(tmp: Path, sandbox: bool) -> dict:
     honest = submissions(subs, out, server.getsockname()[1])
     cmd = [sys.executable, "-m", "genlearn", "grade", str(_instructor(tmp)), str(subs), "--out", str(out),
            "--workers", "2", "--timeout", str(TIMEOUT), "--memory", "1024", "--seed", str(SEED)]
+    workdir = tmp / "work"  # the grader's temporary folders, so that leftovers can be found
+    workdir.mkdir()
     run = subprocess.run(cmd + (["--sandbox"] if sandbox else []), capture_output=True, text=True, cwd=ROOT,
-                         timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                         timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1", "TMPDIR": str(workdir)})
     server.close()
     assert run.returncode == 0, run.stdout + run.stderr
     with open(out / "grades.csv") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
-    return {"rows": rows, "honest": honest, "out": out, "run": run, "leftover": _zygotes()}
+    return {"rows": rows, "honest": honest, "out": out, "run": run, "leftover": _processes_in(workdir)}
 
 
 @pytest.fixture(scope="module")

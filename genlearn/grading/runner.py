@@ -90,7 +90,14 @@ class Worker:
         return self.proc.stdout.readline().decode() if ready else ""
 
     def stop(self) -> None:
+        """End the fork server: it leaves on end of input (its sandbox with it); killed if it does not."""
         if self.proc is not None:
+            try:
+                if self.proc.stdin is not None:
+                    self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
             try:
                 os.killpg(self.proc.pid, 9)
             except OSError:
