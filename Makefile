@@ -10,7 +10,7 @@ STAMP := $(VENV)/.genlearn-installed
 LAB_ARGS ?=
 PYTEST_ARGS ?= -v --durations=20
 
-.PHONY: lab test data venv exercises sync check-generated lint bench clean help book slides test-browser dist
+.PHONY: lab test data venv exercises sync check-generated lint bench clean help book slides test-browser dist test-gpu seed-sweep
 
 help:
 	@echo "make lab        start JupyterLab on the course (LAB_ARGS=\"--no-browser --port 8888\" for headless)"
@@ -23,6 +23,8 @@ help:
 	@echo "make book       execute every lesson and render the course website into build/book/"
 	@echo "make slides     reveal.js lecture slides, one per lesson, into build/slides/"
 	@echo "make test-browser  run lessons 03 and 04 in JupyterLab inside Chromium (screenshots in build/browser/)"
+	@echo "make test-gpu   every lesson and solution at GENLEARN_SCALE=full on CUDA (fails without a GPU)"
+	@echo "make seed-sweep every lesson for GENLEARN_SEED=0..4 (every assert must hold for each)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "genlearn needs Python >= 3.10")'
@@ -99,3 +101,14 @@ fuzz: $(STAMP)
 	  grep -Eo "[0-9]+ passing, [0-9]+ failing, and [0-9]+ invalid" build/fuzz.log | \
 	  awk '{p += $$1; f += $$3; i += $$6} END {printf "fuzz: %d generated cases run (%d passing, %d failing; %d invalid draws discarded); log in build/fuzz.log\n", p + f, p, f, i}'; \
 	  exit $$status
+
+# The GPU scale: every lesson and solution at GENLEARN_SCALE=full on CUDA (the self-hosted `gpu` job
+# of .github/workflows/ci.yml runs this). Fails if CUDA is missing or not used (GENLEARN_REQUIRE_DEVICE).
+test-gpu: $(STAMP) data
+	$(BIN)/python tools/gpu_check.py
+	GENLEARN_SCALE=full GENLEARN_REQUIRE_DEVICE=cuda GENLEARN_SKIP_BROWSER=1 MPLBACKEND=Agg \
+		$(BIN)/python -m pytest lessons solutions -v --durations=20 --nbval-cell-timeout=3600
+
+# Every lesson for base seeds 0-4 (GENLEARN_SEED); prints a PASS/FAIL table (about 5x the lessons' time).
+seed-sweep: $(STAMP) data
+	$(BIN)/python tools/seed_sweep.py

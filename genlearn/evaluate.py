@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from genlearn._validate import check_count
+from genlearn._validate import check_count, check_number
 from genlearn.kl import kl_normal_logvar
 from genlearn.models.ae import squared_error
 from genlearn.models.base import LatentGaussianModel, check_batch, draw_normal, eval_mode, map_batches, model_device
@@ -89,6 +89,13 @@ def _batches(n: int, size: int) -> Iterator[slice]:
         yield slice(i, min(i + size, n))
 
 
+def _to_model(x: Tensor, model: Any, device: torch.device) -> Tensor:
+    """A chunk of data on the model's device in its weights' dtype (data often arrive as float64 from
+    NumPy; the models' own input checks then see their dtype). Non-floating data pass unchanged to be refused."""
+    dtype = next((p.dtype for p in model.parameters()), None) if isinstance(model, nn.Module) else None
+    return x.to(device, dtype=dtype) if dtype is not None and x.dtype.is_floating_point else x.to(device)
+
+
 def _kl_term(model: Any, mu: Tensor, logvar: Tensor, z: Tensor | None = None) -> Tensor:
     """``KL(q(z|x) || p(z))`` per example: closed form when the prior offers it."""
     kl_from = getattr(model.prior, "kl_from", None)
@@ -113,7 +120,7 @@ def elbo(
     out = []
     with eval_mode(model):
         for sl in _batches(len(x), batch_size):
-            xb = x[sl].to(device)
+            xb = _to_model(x[sl], model, device)
             mu, logvar = model.latent_posterior(xb)
             rec = torch.zeros(len(xb), dtype=mu.dtype, device=mu.device)
             kl = torch.zeros(len(xb), dtype=mu.dtype, device=mu.device)
@@ -146,7 +153,7 @@ def iwae_bound(
     out = []
     with eval_mode(model):
         for sl in _batches(len(x), batch_size):
-            xb = x[sl].to(device)
+            xb = _to_model(x[sl], model, device)
             n = len(xb)
             mu, logvar = model.latent_posterior(xb)
             d = mu.shape[-1]
@@ -170,6 +177,11 @@ def bits_per_dim(nats: Tensor | float, n_dims: int) -> Tensor | float:
     """Convert a negative log-likelihood in nats per example to bits per dimension:
     ``nats / (n_dims * ln 2)``."""
     n_dims = check_count(n_dims, "n_dims")
+    if isinstance(nats, Tensor):
+        if not nats.dtype.is_floating_point or not bool(torch.isfinite(nats).all()):
+            raise ValueError(f"nats must be finite floating values, got {nats}")
+    else:
+        nats = check_number(nats, "nats", lo=-math.inf)
     return nats / (n_dims * math.log(2))
 
 
@@ -180,7 +192,7 @@ def _posterior_params(model: LatentModel, x: Tensor, batch_size: int) -> tuple[T
     mus, logvars = [], []
     with eval_mode(model):
         for sl in _batches(len(x), check_count(batch_size, "batch_size")):
-            mu, logvar = model.latent_posterior(x[sl].to(device))
+            mu, logvar = model.latent_posterior(_to_model(x[sl], model, device))
             mus.append(mu.cpu())
             logvars.append(logvar.cpu())
     return torch.cat(mus), torch.cat(logvars)
@@ -265,7 +277,7 @@ def vq_bound(model: VQVAE, x: Tensor, batch_size: int = 1000) -> Tensor:
     out = []
     with eval_mode(model):
         for sl in _batches(len(x), batch_size):
-            xb = x[sl].to(dev)
+            xb = _to_model(x[sl], model, dev)
             k = model.encode_indices(xb)
             out.append((model.log_px_given_codes(xb, k).double() + model.prior.log_prob(k).to(dev).double()).cpu())
     return torch.cat(out)

@@ -118,7 +118,7 @@ def fit_vaegan(
 # ----------------------------------------------------------------------------- the course's four models
 @dataclass
 class _Recipe:
-    build: Callable[[tuple[int, ...], str, int], nn.Module]  # (in_shape, likelihood, levels) -> model
+    build: Callable[..., nn.Module]  # (in_shape, likelihood, levels, hidden, channels) -> model
     train: Callable[..., History]
     lr: float
 
@@ -146,8 +146,10 @@ def _train_vqvae(model: VQVAE, x, epochs, *, batch_size, lr, seed, progress, dev
     history = fit(model, vqvae_loss, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress,
                   device=device)
     maps = map_batches(model.encode_indices, model, x)
-    prior = CodePrior(model.num_codes, model.code_shape)
-    prior_history = fit_code_prior(prior, maps, max(10, epochs // 2), batch_size=batch_size, seed=seed,
+    # a small PixelCNN: 32 channels, a 7x7 first kernel at most (2 max(h, w) - 1 would be 13 on 7x7 maps,
+    # six times the work for positions that the three residual layers reach anyway)
+    prior = CodePrior(model.num_codes, model.code_shape, channels=32, kernel_size=min(7, 2 * max(model.code_shape) - 1))
+    prior_history = fit_code_prior(prior, maps, max(5, epochs), batch_size=batch_size, seed=seed,
                                    progress=False, device=device)
     model.set_prior(prior)
     history["prior_loss"] = prior_history["loss"]
@@ -158,18 +160,23 @@ def _train_vaegan(model, x, epochs, *, batch_size, lr, seed, progress, device=No
     return fit_vaegan(model, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress, device=device)
 
 
-def _build_vqvae(shape, likelihood, levels):
+def _build_vqvae(shape, likelihood, levels, hidden, channels):
     if likelihood == "gaussian":
         likelihood = "mse"
-    return VQVAE(shape, num_codes=64, code_dim=16, likelihood=likelihood, levels=levels, restart_after=20)
+    return VQVAE(shape, num_codes=64, code_dim=16, channels=channels, likelihood=likelihood, levels=levels,
+                 restart_after=20)
 
 
 _RECIPES: dict[str, _Recipe] = {
-    "ae": _Recipe(lambda shape, lik, levels: AE(shape, latent_dim=8, hidden=(256, 128)), _train_ae, 2e-3),
-    "vae": _Recipe(lambda shape, lik, levels: VAE(shape, latent_dim=8, hidden=(256, 128), likelihood=lik,
-                                                  levels=levels), _train_with(vae_loss), 2e-3),
+    "ae": _Recipe(lambda shape, lik, levels, hidden, channels: AE(shape, latent_dim=8, hidden=hidden),
+                  _train_ae, 2e-3),
+    "vae": _Recipe(lambda shape, lik, levels, hidden, channels: VAE(shape, latent_dim=8, hidden=hidden,
+                                                                    likelihood=lik, levels=levels),
+                   _train_with(vae_loss), 2e-3),
     "vqvae": _Recipe(_build_vqvae, _train_vqvae, 2e-3),
-    "vaegan": _Recipe(lambda shape, lik, levels: VAEGAN(shape, latent_dim=8, hidden=(256, 128)), _train_vaegan, 1e-3),
+    "vaegan": _Recipe(lambda shape, lik, levels, hidden, channels: VAEGAN(shape, latent_dim=8, hidden=hidden,
+                                                                          dis_channels=channels),
+                      _train_vaegan, 1e-3),
 }
 
 
@@ -179,15 +186,18 @@ def _recipe(name: str) -> _Recipe:
     return _RECIPES[name]
 
 
-def build(name: str, in_shape: tuple[int, ...], levels: int | None = 2, *, binary: bool | None = None) -> nn.Module:
+def build(name: str, in_shape: tuple[int, ...], levels: int | None = 2, *, binary: bool | None = None,
+          hidden: tuple[int, ...] = (256, 128), channels: tuple[int, ...] = (32, 64)) -> nn.Module:
     """A fresh model ``name`` (one of :data:`MODELS`) for inputs of shape ``in_shape`` whose pixels
     take ``levels`` grey levels (2: binary, Bernoulli decoder; 17 or 256: discretized logistic;
-    None: continuous). ``binary=`` is the old spelling of ``levels=2``."""
+    None: continuous), with MLP widths ``hidden`` (AE, VAE, the VAE-GAN's VAE) and conv widths
+    ``channels`` (the VQ-VAE, the VAE-GAN's discriminator); pass a :mod:`genlearn.scale` scale's
+    ``S.hidden`` and ``S.channels`` to build at that scale. ``binary=`` is the old spelling of ``levels=2``."""
     if binary is not None:
         levels = 2 if binary else 256
     if levels is not None:
         levels = check_count(levels, "levels", minimum=2)
-    return _recipe(name).build(tuple(in_shape), _likelihood(levels), levels or 256)
+    return _recipe(name).build(tuple(in_shape), _likelihood(levels), levels or 256, tuple(hidden), tuple(channels))
 
 
 def train_model(name: str, model: nn.Module, x: Tensor, epochs: int, *, batch_size: int = 100,

@@ -10,7 +10,10 @@
 
 The same lesson code runs at both scales: a lesson asks ``S = current()`` for its sizes
 (``S.n_train``, ``S.epochs(10)``, ``S.channels``, ``S.hidden``, ``S.device``) and never names a
-number of images or a device itself. ``GENLEARN_SEED`` (default 0) is the base seed; a lesson
+number of images or a device itself. ``S.compare_train`` images and ``S.compare_epochs`` epochs are
+the one budget of the model-versus-model comparisons that lessons 06 and 07 share (built with
+:func:`genlearn.recipes.build` at this scale), so the two lessons measure the same runs.
+``GENLEARN_SEED`` (default 0) is the base seed; a lesson
 draws every seed as ``base_seed() + k``, so ``tools/seed_sweep.py`` can check that every
 assert holds for base seeds 0 to 4.
 """
@@ -29,6 +32,7 @@ from genlearn.runtime import device as best_device
 __all__ = ["Scale", "SCALES", "current", "base_seed", "fashion", "SCALE_ENV", "SEED_ENV"]
 
 SCALE_ENV = "GENLEARN_SCALE"
+REQUIRE_ENV = "GENLEARN_REQUIRE_DEVICE"
 SEED_ENV = "GENLEARN_SEED"
 
 
@@ -43,6 +47,8 @@ class Scale:
     channels: tuple[int, int]
     hidden: tuple[int, ...]
     use_best_device: bool
+    compare_train: int
+    compare_epochs: int
 
     def epochs(self, laptop_epochs: int) -> int:
         """The number of epochs for a run of ``laptop_epochs`` at the laptop scale."""
@@ -51,13 +57,19 @@ class Scale:
     @property
     def device(self) -> torch.device:
         """The CPU at the laptop scale (bit-reproducible, no transfer cost for small nets); the best
-        device (CUDA, then MPS, then the CPU; ``GENLEARN_DEVICE`` overrides) at the full scale."""
-        return best_device() if self.use_best_device else torch.device("cpu")
+        device (CUDA, then MPS, then the CPU; ``GENLEARN_DEVICE`` overrides) at the full scale.
+        With ``GENLEARN_REQUIRE_DEVICE=cuda`` (the GPU runner) any other device is an error, so a
+        silent CPU fallback fails the run instead of passing slowly."""
+        dev = best_device() if self.use_best_device else torch.device("cpu")
+        wanted = os.environ.get(REQUIRE_ENV, "").strip()
+        if wanted and self.use_best_device and dev.type != wanted:
+            raise RuntimeError(f"{REQUIRE_ENV}={wanted} but the {self.name} scale would run on {dev.type}")
+        return dev
 
 
 SCALES = {
-    "laptop": Scale("laptop", 6000, 2000, 1, (16, 32), (256,), False),
-    "full": Scale("full", 60000, 10000, 4, (32, 64), (512, 256), True),
+    "laptop": Scale("laptop", 6000, 2000, 1, (16, 32), (256,), False, 3000, 6),
+    "full": Scale("full", 60000, 10000, 4, (32, 64), (512, 256), True, 60000, 30),
 }
 
 

@@ -153,6 +153,21 @@ def gradient_step(model: nn.Module, batch: tuple[Tensor, ...], ctx: StepContext)
     return out
 
 
+def _check_device(device: Any) -> torch.device:
+    """``device`` as a ``torch.device`` that exists here, or a ``ValueError`` naming it."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r} ({err})") from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"device {device!r} is not available here ({torch.cuda.device_count()} CUDA devices)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} is not available here (no MPS)")
+    if dev.type not in ("cpu", "cuda", "mps") and dev.type != "meta":
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'mps', got {device!r}")
+    return dev
+
+
 def _noise_generator(dev: torch.device, seed: int) -> torch.Generator:
     try:
         return torch.Generator(device=dev).manual_seed(seed)
@@ -235,7 +250,7 @@ def fit(
     if device is None:
         dev = distributed.device() if parallel else default_device()
     else:
-        dev = torch.device(device)
+        dev = _check_device(device)
     tensors = tuple(t.to(dev) for t in _as_tensors(train_data, "train_data"))
     val = None if val_data is None else tuple(t.to(dev) for t in _as_tensors(val_data, "val_data"))
     model.to(dev)
@@ -243,6 +258,10 @@ def fit(
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
             raise ValueError(f"lr must be a number > 0, got {lr!r}")
         optimizer = _adam(model, lr)
+    if seed is not None:
+        seed = check_count(seed, "seed", minimum=0)
+        if seed >= 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed}")
     if seed is None:
         seed = int(torch.randint(0, 2**31, (1,)).item())
         if parallel:  # every process must shuffle alike: take rank 0's seed

@@ -38,8 +38,9 @@ class Verdict(NamedTuple):
     n: int
 
     def __str__(self) -> str:
+        rel = f"{self.relative:+.1%} of b, " if math.isfinite(self.relative) else ""
         return (f"{self.verdict:12s} {self.claim}: a - b = {self.effect:+.4g} "
-                f"[{self.low:+.4g}, {self.high:+.4g}] ({self.relative:+.1%} of b, {self.n} seeds)")
+                f"[{self.low:+.4g}, {self.high:+.4g}] ({rel}{self.n} seeds)")
 
     @property
     def holds(self) -> bool:

@@ -37,10 +37,12 @@ import sympy as sp
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from genlearn import kl, seed_everything
+from genlearn import expectation, kl, seed_everything
+from genlearn.scale import base_seed
 from genlearn.widgets import kl_explorer, mc_spread, mc_spread_explorer
 
-seed_everything(0)
+SEED = base_seed()  # GENLEARN_SEED, default 0
+seed_everything(SEED)
 torch.set_default_dtype(torch.float64)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -186,6 +188,62 @@ ax.set_xlabel("s"); ax.set_ylabel("nats"); ax.legend(); ax.set_ylim(0, 4)
 at = int((sigmas - 0.3).abs().argmin())
 print(f"s = {sigmas[at]:.2f}: forward {forward[at]:.3f} nats, reverse {reverse[at]:.3f} nats")
 assert reverse[at] > 2 * forward[at]
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ### Which direction? Fitting one Gaussian to two bumps
+#
+# The asymmetry decides what an approximation looks like. Let $p$ be a mixture of two narrow normals
+# at $\pm 3$ and fit a single normal $q = N(m, s^2)$ to it twice:
+#
+# * **forward KL**, $KL(p\,\|\,q) = \mathbb{E}_p[\log p - \log q]$: $q$ pays wherever $p$ has mass and $q$
+#   has none, so it must **cover** both bumps (*mass-covering*); the best $q$ matches $p$'s mean and variance;
+# * **reverse KL**, $KL(q\,\|\,p) = \mathbb{E}_q[\log q - \log p]$: $q$ pays wherever *it* has mass and $p$ has
+#   none, so it hides inside **one** bump (*mode-seeking*).
+#
+# Both KLs are computed by the trapezoid rule on a grid (lesson 02) and minimised over $(m, s)$ on a grid:
+
+# %%
+x_grid = torch.linspace(-10, 10, 4001)
+
+
+def mixture_pdf(x):
+    return 0.5 * (Normal(-3.0, 0.7).log_prob(x).exp() + Normal(3.0, 0.7).log_prob(x).exp())
+
+
+def kl_grid(log_a, log_b, a_pdf):
+    """KL(a || b) = integral of a (log a - log b), trapezoid rule."""
+    return float(expectation.trapezoid(lambda x: log_a(x) - log_b(x), a_pdf, x_grid))
+
+
+log_p = lambda x: mixture_pdf(x).clamp_min(1e-300).log()  # noqa: E731
+fits = {}
+means, stds = torch.linspace(-4, 4, 41), torch.linspace(0.3, 5, 48)
+for name in ("forward", "reverse"):
+    best = (math.inf, None)
+    for m in means:
+        for sd in stds:
+            q = Normal(float(m), float(sd))
+            value = kl_grid(log_p, q.log_prob, mixture_pdf) if name == "forward" else \
+                kl_grid(q.log_prob, log_p, lambda x, q=q: q.log_prob(x).exp())
+            best = min(best, (value, (float(m), float(sd))), key=lambda t: t[0])
+    fits[name] = best
+    print(f"{name:7s} KL: best q = N({best[1][0]:+.2f}, {best[1][1]:.2f}^2), KL {best[0]:.3f} nats")
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.plot(x_grid, mixture_pdf(x_grid), "k", label="p: two bumps")
+for name, (_, (m, sd)) in fits.items():
+    ax.plot(x_grid, Normal(m, sd).log_prob(x_grid).exp(), label=f"q minimising the {name} KL")
+ax.legend(fontsize=8); ax.set_xlim(-7, 7);
+(m_f, s_f), (m_r, s_r) = fits["forward"][1], fits["reverse"][1]
+assert abs(m_f) < 0.2 and s_f > 2.5  # covers both bumps (p's standard deviation is about 3.08)
+assert abs(abs(m_r) - 3) < 0.2 and s_r < 1.0  # sits in one bump
+
+# %% [markdown]
+# The VAE's [ELBO](glossary.md#elbo) contains $KL(q(z|x)\,\|\,p(z|x))$ (lesson 04): the **reverse** direction, with the
+# approximation first. So a VAE's encoder is mode-seeking: when the true [posterior](glossary.md#posterior) has several modes
+# or correlated dimensions, $q$ settles in one part of it and *underestimates* its spread, rather than
+# smearing over all of it. The reason it is this direction: the ELBO needs [expectations](glossary.md#expectation) under $q$,
+# which we can sample (the [reparameterisation trick](glossary.md#reparameterisation-trick)); the forward KL would need samples from the
+# true posterior, which we do not have.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. The log-variance form used by VAEs

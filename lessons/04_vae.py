@@ -29,32 +29,64 @@ if importlib.util.find_spec("genlearn") is None:
 # 2. sample it with the [reparameterisation trick](glossary.md#reparameterisation-trick), and measure why that beats
 #    the alternative;
 # 3. see $p(x)$ as an infinite mixture and derive the training objective, the
-#    [ELBO](glossary.md#elbo), checking it on a model where $\log p(x)$ is known exactly;
-# 4. compare an AE and a VAE trained on the same digits;
-# 5. meet the VAE's failure modes - blur and [posterior collapse](glossary.md#posterior-collapse) - and cure one.
+#    [ELBO](glossary.md#elbo), checking it on a model where $\log p(x)$ is known exactly
+#    ([probabilistic PCA](glossary.md#probabilistic-pca), lesson 01's [PCA](glossary.md#pca) with noise);
+# 4. choose a [likelihood](glossary.md#likelihood) that is a likelihood *of the data as given*;
+# 5. compare the VAE with its fair rival, an AE with a Gaussian fitted to its codes, over several seeds;
+# 6. meet the VAE's failure modes - blur and [posterior collapse](glossary.md#posterior-collapse) - measured properly.
+#
+# The images are 28x28 [Fashion-MNIST](glossary.md#fashion-mnist) garments. How much data and how long we
+# train comes from one place, `genlearn.scale` (`GENLEARN_SCALE=laptop`, the default, runs in about
+# two minutes on a laptop CPU; `full` uses all 60,000 images on a GPU). Every seed is drawn from
+# `GENLEARN_SEED` (default 0), and every comparison is a **[verdict](glossary.md#verdict) over seeds** that may say
+# "inconclusive" ([the measurement protocol](glossary.md#measurement-protocol)).
 
 # %% slideshow={"slide_type": "skip"}
 import math
 
 import matplotlib.pyplot as plt
 import torch
-import torch.nn.functional as F
-from sklearn.neighbors import KNeighborsClassifier
 
 from genlearn import evaluate, expectation, seed_everything
-from genlearn.data import load_digits
+from genlearn.evaluate import IndependentPixels
 from genlearn.gradients import reparameterization_gradients, score_function_gradients
-from genlearn.sample_quality import digit_frechet_distance, sharpness
-from genlearn.models import AE, VAE, LinearGaussian, ae_loss, kl_warmup, vae_loss
+from genlearn.models import AE, VAE, DiscretizedLogistic, LinearGaussian, ae_loss, kl_warmup, vae_loss
+from genlearn.models.latent import decode_points, encode_mean, interpolate, slerp, traverse
 from genlearn.models.nets import ConvDecoder
+from genlearn.sample_quality import fashion_classifier, frechet, frechet_reference, sharpness
+from genlearn.scale import base_seed, current, fashion
 from genlearn.train import fit
+from genlearn.verdict import compare, verdict_table
 from genlearn.viz import image_grid, interpolation_strip
 from genlearn.widgets import interpolation_slider, latent_explorer
-from genlearn.widgets.latent import decode_points, encode_mean, interpolate
 
-seed_everything(0, threads=1)  # one CPU thread: the same numbers on every machine (and fast for small nets)
-train, test = load_digits("train", binarize=True), load_digits("test", binarize=True)
-print(f"binarised digits: train {tuple(train.x.shape)}, test {tuple(test.x.shape)}, values {train.x.unique().tolist()}")
+S, SEED = current(), base_seed()
+SEEDS = [SEED + k for k in range(3)]  # every comparison: three seeds, paired
+DEVICE = S.device
+seed_everything(SEED, threads=1)  # one CPU thread: the same numbers on every machine
+train, test = fashion(S)
+REF = test.x[:1000]  # the fixed reference set of every Frechet distance in the course (1,000 test images)
+N_SAMPLES = 1000
+CLASSES = ["T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
+classifier = fashion_classifier()  # the network whose features the Frechet distance uses
+print(f"scale {S.name}: train {tuple(train.x.shape)}, test {tuple(test.x.shape)}, grey levels 256; seeds {SEEDS}")
+
+
+def train_vae(latent_dim, seed, epochs=10, x=None, **kw):
+    """A VAE with the course's MLP and a discretized-logistic likelihood (256 grey levels)."""
+    warm = kw.pop("warmup", None)
+    seed_everything(seed, threads=1)
+    model = VAE((1, 28, 28), latent_dim, hidden=S.hidden, likelihood="logistic", levels=256, **kw)
+    fit(model, vae_loss, train.x if x is None else x, S.epochs(epochs), lr=2e-3, seed=seed, device=DEVICE,
+        progress=False, before_epoch=warm)
+    return model.cpu().eval()
+
+
+def nll_bits(model, x, k=20, seed=0):
+    """Test NLL in bits per dimension: the IWAE bound with k samples (lesson 04, section 4)."""
+    nats = -evaluate.iwae_bound(model, x, k, generator=torch.Generator().manual_seed(seed)).mean()
+    return float(evaluate.bits_per_dim(nats, x[0].numel()))
+
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. Each latent attribute as a distribution
@@ -68,34 +100,35 @@ print(f"binarised digits: train {tuple(train.x.shape)}, test {tuple(test.x.shape
 # the [prior](glossary.md#prior) $p(z) = N(0, I)$ so the clouds cannot run away from each other
 # (lesson 01's escape) and cannot shrink to points (lesson 03's $e^s - (1+s)$).
 #
-# A VAE with a 2-D code on the binarised digits (Bernoulli decoder):
+# A VAE with a 2-D code on the garments:
 
 # %%
-seed_everything(0)
-vae2 = VAE((1, 8, 8), latent_dim=2, hidden=(256, 128))
-hist2 = fit(vae2, vae_loss, train.x, epochs=60, lr=2e-3, seed=0, device="cpu")
+vae2 = train_vae(2, SEED)
 mu2, logvar2 = (t.detach() for t in vae2.encode(test.x))
-
 fig, ax = plt.subplots(figsize=(5.5, 5))
-sc = ax.scatter(mu2[:, 0], mu2[:, 1], c=test.y, cmap="tab10", s=6)
-for k in range(0, 297, 12):  # one-standard-deviation ellipses of q(z|x) for some test digits
+sc = ax.scatter(mu2[:, 0], mu2[:, 1], c=test.y, cmap="tab10", s=4)
+for k in range(0, len(test.x), 40):  # one-standard-deviation ellipses of q(z|x) for some test images
     w, h = 2 * logvar2[k].mul(0.5).exp()
     ax.add_patch(plt.matplotlib.patches.Ellipse(mu2[k].tolist(), w, h, fill=False, color=sc.to_rgba(test.y[k])))
-circle = plt.Circle((0, 0), 2, fill=False, ls="--", color="k", label="prior: 2 standard deviations")
-ax.add_patch(circle); ax.set_aspect("equal"); ax.legend(loc="upper right")
-ax.set_title("q(z|x): a cloud per digit, all inside the prior");
+ax.add_patch(plt.Circle((0, 0), 2, fill=False, ls="--", color="k", label="prior: 2 standard deviations"))
+ax.set_aspect("equal"); ax.legend(loc="upper right")
+ax.set_title("q(z|x): a cloud per garment, inside the prior");
 
 # %% [markdown]
-# Every test digit is now an ellipse, not a point, and the codes sit inside the
-# prior's bulk. Measured: the average [posterior](glossary.md#posterior) standard deviation is far from
-# zero, and the codes' overall spread is close to the prior's.
+# Every test image is now an ellipse, not a point. Measured: the average [posterior](glossary.md#posterior)
+# standard deviation is below 0.5 (narrow clouds), while the codes' means spread *wider* than the
+# prior (standard deviation above 1 per dimension). The KL term pulls, but the [reconstruction](glossary.md#reconstruction) term
+# pulls harder: the [aggregate posterior](glossary.md#aggregate-posterior), all the clouds pooled, does not fill
+# the prior, and sampling from the prior will visit places no training image was encoded to
+# (section 6 measures what that costs).
 
 # %%
 post_std = logvar2.mul(0.5).exp().mean().item()
 code_std = mu2.std(0)
-print(f"mean posterior std: {post_std:.3f};  spread of the means per dimension: {code_std.tolist()}")
-assert 0.05 < post_std < 1.0
-assert (code_std < 1.5).all()
+agg_kl = evaluate.aggregate_posterior_kl(mu2, logvar2)
+print(f"mean posterior std: {post_std:.3f};  spread of the means per dimension: {[round(v, 2) for v in code_std.tolist()]}"
+      f";  KL(aggregate posterior || prior) {agg_kl:.2f} nats")
+assert post_std < 0.5 and (code_std > 1).all() and agg_kl > 0.1
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. The reparameterisation trick
@@ -116,7 +149,7 @@ assert (code_std < 1.5).all()
 
 # %%
 f = lambda z: (z - 3.0) ** 2  # noqa: E731
-gen = torch.Generator().manual_seed(0)
+gen = torch.Generator().manual_seed(SEED)
 g_rep = reparameterization_gradients(f, 0.5, 1.0, 100_000, gen)
 g_sf = score_function_gradients(f, 0.5, 1.0, 100_000, gen)
 exact = 2 * (0.5 - 3.0)
@@ -129,10 +162,34 @@ print(f"the score-function estimate needs {ratio:.0f}x more samples for the same
 assert ratio > 10
 
 # %% [markdown]
-# Both are right on average, but the score-function gradient is an order of
-# magnitude noisier; with a neural decoder the gap grows with the number of
-# latent dimensions. That is why VAEs reparameterise. In the library it is one
-# line, `VAE.reparameterize`:
+# Both are right on average, but the score-function gradient is an order of magnitude noisier.
+# And the gap grows with the number of latent dimensions: with $z \in \mathbb{R}^d$ and
+# $f(z) = \sum_j (z_j - 3)^2$, the score-function estimate of $\partial/\partial\mu_1$ multiplies
+# $z_1 - \mu_1$ by the *whole* $f$, so the other $d - 1$ dimensions' noise enters it, while the
+# reparameterised gradient $2(z_1 - 3)$ does not see them. Measured:
+
+# %%
+def gradient_variances(d, n=50_000, seed=SEED):
+    gen = torch.Generator().manual_seed(seed)
+    mu = torch.full((d,), 0.5, dtype=torch.float64)
+    eps = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    z = mu + eps
+    fz = ((z - 3.0) ** 2).sum(1)
+    score = fz * (z[:, 0] - mu[0])  # f(z) d/dmu_1 log q(z), sigma = 1
+    rep = 2 * (z[:, 0] - 3.0)  # d/dmu_1 f(mu + eps)
+    return float(score.var()), float(rep.var())
+
+
+dims = [1, 4, 16, 64]
+variances = {d: gradient_variances(d) for d in dims}
+for d, (v_sf, v_rep) in variances.items():
+    print(f"d = {d:3d}: score-function variance {v_sf:10.1f}, reparameterised {v_rep:5.2f}, ratio {v_sf / v_rep:8.1f}")
+ratios = [v_sf / v_rep for v_sf, v_rep in variances.values()]
+assert all(a < b for a, b in zip(ratios, ratios[1:]))  # the gap grows with d
+assert max(v_rep for _, v_rep in variances.values()) < 4.5  # the reparameterised variance does not (exactly 4)
+
+# %% [markdown]
+# That is why VAEs reparameterise. In the library it is one line, `VAE.reparameterize`:
 
 # %%
 mu, logvar = torch.zeros(4, 2, requires_grad=True), torch.zeros(4, 2, requires_grad=True)
@@ -156,8 +213,7 @@ assert torch.allclose(mu.grad, torch.ones_like(mu)) and torch.allclose(logvar.gr
 # with a neural network $g$ choosing where each one sits. A 1-D example with
 # $z \sim N(0,1)$ and $g(z) = 2\tanh(2z)$: lesson 02's trapezoid rule over $z$
 # gives $p(x)$ on a grid, and it matches a histogram of samples drawn by first
-# sampling $z$, then $x$. (Try Gauss-Hermite here: the integrand in $z$ is so
-# peaked near $x = 0$ that even 200 nodes miss by 20 %.)
+# sampling $z$, then $x$.
 
 # %%
 s, g = 0.3, (lambda z: 2 * torch.tanh(2 * z))
@@ -166,10 +222,13 @@ z_grid = torch.linspace(-8, 8, 4001, dtype=torch.float64)
 prior_pdf = lambda z: torch.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)  # noqa: E731
 
 
+def component(x):
+    return lambda z: torch.exp(-0.5 * ((x - g(z)) / s) ** 2) / (s * math.sqrt(2 * math.pi))
+
+
 def mixture_density(x):
     """p(x) = integral of p(z) N(x; g(z), s^2) dz, by the trapezoid rule over z."""
-    component = lambda z: torch.exp(-0.5 * ((x - g(z)) / s) ** 2) / (s * math.sqrt(2 * math.pi))  # noqa: E731
-    return expectation.trapezoid(component, prior_pdf, z_grid)
+    return expectation.trapezoid(component(x), prior_pdf, z_grid)
 
 
 density = torch.stack([mixture_density(x) for x in xs])
@@ -189,6 +248,17 @@ tv = 0.5 * float(((counts - on_centres).abs() * (edges[1] - edges[0])).sum())
 print(f"total mass {mass:.5f}; total-variation distance to the histogram {tv:.4f}")
 assert abs(mass - 1) < 1e-3 and tv < 0.02
 
+# %% [markdown]
+# Gauss-Hermite [quadrature](glossary.md#quadrature) (lesson 02), exact for polynomials, struggles here: near $x = 0$ the
+# integrand in $z$ is a narrow spike (only $z \approx 0$ puts $g(z)$ near 0), which polynomials
+# through a few hundred nodes cannot follow. Measured at $x = 0$:
+
+# %%
+trap0 = float(mixture_density(torch.tensor(0.0, dtype=torch.float64)))
+gh_miss = {n: abs(float(expectation.gauss_hermite(component(0.0), 0.0, 1.0, n)) - trap0) / trap0 for n in (20, 50, 200)}
+print("Gauss-Hermite relative error at x = 0:", {n: f"{v:.1%}" for n, v in gh_miss.items()})
+assert gh_miss[200] > 0.15  # even 200 nodes miss by about a fifth
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. The ELBO, derived and checked
 #
@@ -205,31 +275,39 @@ assert abs(mass - 1) < 1e-3 and tv < 0.02
 #
 # is a lower bound, the **evidence lower bound (ELBO)**: a [reconstruction](glossary.md#reconstruction) term
 # and lesson 03's KL to the prior. Maximising it over $q$ closes the gap;
-# maximising it over the decoder raises $\log p(x)$.
+# maximising it over the decoder raises $\log p(x)$. The KL here is $KL(q\,\|\,p(z|x))$, the
+# *reverse* direction of lesson 03: mode-seeking, so a too-simple $q$ hugs one part of the posterior.
 #
 # To check every piece we need a model whose $\log p(x)$ is exact: the
-# linear-Gaussian model $p(x|z) = N(Wz + b, s^2 I)$, for which $p(x)$ and $p(z|x)$
-# are Gaussians in closed form. Take an arbitrary (deliberately poor) $q$:
+# linear-Gaussian model $p(z) = N(0, I)$, $p(x|z) = N(Wz + b, s^2 I)$. It has a name:
+# **probabilistic PCA** (Tipping and Bishop, 1999). Its $p(x) = N(b, WW^\top + s^2 I)$ and
+# $p(z|x)$ are Gaussians in closed form. Take an arbitrary (deliberately poor) $q$:
 
 # %%
-seed_everything(3)
+seed_everything(SEED + 3)
 lg = LinearGaussian.random(data_dim=5, latent_dim=2, sigma=0.7)
 x = lg.sample(6)
 q_mu, q_logvar = torch.randn(6, 2, dtype=torch.float64), torch.randn(6, 2, dtype=torch.float64)
-log_px = lg.log_marginal(x)
-elbo_exact = lg.elbo_exact(x, q_mu, q_logvar)
-gap = lg.kl_to_posterior(x, q_mu, q_logvar)
+log_px = lg.log_marginal(x).detach()
+elbo_exact = lg.elbo_exact(x, q_mu, q_logvar).detach()
+gap = lg.kl_to_posterior(x, q_mu, q_logvar).detach()
 print("log p(x)            :", [round(v, 4) for v in log_px.tolist()])
 print("ELBO + KL(q||p(z|x)):", [round(v, 4) for v in (elbo_exact + gap).tolist()])
 assert torch.allclose(log_px, elbo_exact + gap, atol=1e-10) and (gap > 0).all()
 
 # %% [markdown]
-# The identity holds to rounding. With the best diagonal $q$ the gap shrinks,
-# and sampling more codes with importance weights (lesson 02) tightens the
-# bound further: the [IWAE](glossary.md#iwae) bound $\mathcal{L}_K = \mathbb{E}\log\frac1K\sum_k \frac{p(x, z_k)}{q(z_k|x)}$
-# rises with $K$ towards $\log p(x)$.
+# The identity holds to rounding. The best *diagonal* $q$ (`mean_field`) shrinks the gap but
+# cannot close it when the true posterior's dimensions are correlated; sampling more codes with
+# importance weights (lesson 02) tightens the bound further: the [IWAE](glossary.md#iwae) bound
+# $\mathcal{L}_K = \mathbb{E}\log\frac1K\sum_k \frac{p(x, z_k)}{q(z_k|x)}$ rises with $K$ towards $\log p(x)$.
 
 # %%
+best_mu, best_logvar = lg.mean_field(x)
+gap_best = lg.kl_to_posterior(x, best_mu, best_logvar).detach()
+print(f"mean gap: arbitrary q {gap.mean():.3f} nats, best diagonal q {gap_best.mean():.4f} nats")
+assert (gap_best < gap).all() and (gap_best > 0).all()
+
+
 def poor_encoder(x):
     """The best diagonal q, made deliberately too wide (variance x e^1.5) so the gap is visible."""
     mu, logvar = lg.mean_field(x)
@@ -237,8 +315,8 @@ def poor_encoder(x):
 
 
 lg.encoder = poor_encoder
-x = lg.sample(2000)
-gen = torch.Generator().manual_seed(4)
+x = lg.sample(2000).detach()
+gen = torch.Generator().manual_seed(SEED + 4)
 truth = lg.log_marginal(x).mean().item()
 elbo_samples = evaluate.elbo(lg, x, 1, generator=gen)  # one z per example
 elbo_mc, elbo_se = elbo_samples.mean().item(), (elbo_samples.std() / math.sqrt(len(x))).item()
@@ -251,175 +329,294 @@ values = list(bounds.values())
 assert abs(elbo_mc - elbo_closed) < 4 * elbo_se and elbo_closed < truth
 assert all(a < b for a, b in zip(values, values[1:])) and values[-1] <= truth + 0.01
 assert truth - values[-1] < 0.1 * (truth - values[0])
-
-# %% [markdown] slideshow={"slide_type": "slide"}
-# ## 5. Choosing the decoder's likelihood
-#
-# The reconstruction term $-\log p(x|z)$ depends on what we assume about pixels:
-#
-# * **binary data** (our binarised digits): Bernoulli, $p(x_i|z) = s(l_i)^{x_i}(1 - s(l_i))^{1 - x_i}$
-#   with logits $l$ and sigmoid $s$; $-\log p(x|z)$ is the **binary cross-entropy**;
-# * **general data**: a Gaussian with fixed variance $\sigma^2$:
-#   $-\log p(x|z) = \frac{1}{2\sigma^2}\lVert x - m\rVert^2 + \frac{D}{2}\log(2\pi\sigma^2)$,
-#   i.e. the **squared error**, scaled, plus a constant.
-#
-# The library's `vae_loss` implements both; here they are checked against the formulas:
-
-# %%
-xb = test.x[:16]
-out = vae2(xb)
-bce = F.binary_cross_entropy_with_logits(out.decoded, xb, reduction="none").flatten(1).sum(1).mean()
-assert torch.allclose(vae_loss(vae2, xb, out).recon, bce)
-gauss = VAE((1, 8, 8), latent_dim=2, hidden=(32,), likelihood="gaussian", sigma=0.2)
-xg = load_digits("test").x[:16]
-out_g = gauss(xg)
-mse_form = ((xg - out_g.decoded) ** 2).flatten(1).sum(1) / (2 * 0.2**2) + 32 * math.log(2 * math.pi * 0.2**2)
-assert torch.allclose(vae_loss(gauss, xg, out_g).recon, mse_form.mean(), rtol=1e-5)
-print("Bernoulli = binary cross-entropy, Gaussian = scaled squared error + constant: checked")
-
-# %% [markdown] slideshow={"slide_type": "slide"}
-# ## 6. AE versus VAE on the same digits
-#
-# An AE maps $x$ to a **point** $z = f(x)$; a VAE maps it to a **distribution**.
-# Train a plain AE with the same 2-D code and network and compare:
-# (a) samples from the prior $N(0, I)$, (b) [interpolations](glossary.md#interpolation).
-
-# %%
-seed_everything(0)
-ae2 = AE((1, 8, 8), latent_dim=2, hidden=(256, 128))
-fit(ae2, ae_loss, train.x, epochs=60, lr=2e-3, seed=0, device="cpu", progress=False)
-
-gen = torch.Generator().manual_seed(5)
-z_prior = torch.randn(300, 2, generator=gen)
-samples = {"AE": decode_points(ae2, z_prior), "VAE": decode_points(vae2, z_prior)}
-frechet = {name: digit_frechet_distance(imgs) for name, imgs in samples.items()}
-for name, value in frechet.items():
-    print(f"{name}: Frechet distance of 300 prior samples to the real test digits {value:.1f}")
-assert frechet["VAE"] < 0.5 * frechet["AE"]
-fig, axes = plt.subplots(1, 2, figsize=(10, 2.6))
-for ax, (name, imgs) in zip(axes, samples.items()):
-    ax.imshow(torch.cat([torch.cat(list(imgs[r * 12:(r + 1) * 12, 0]), dim=1) for r in range(3)], dim=0), cmap="gray")
-    ax.set_title(f"{name}: decoded z ~ N(0, I)"); ax.axis("off")
+lg.encoder = None
 
 # %% [markdown]
-# The AE's decoder was never told which codes matter, so its prior samples are
-# a poor population of digits (lesson 01 measured the same); the VAE's prior
-# samples are far closer to real digits. Interpolating
-# between two test digits passes through plausible digits with the VAE:
+# **Probabilistic PCA is lesson 01's PCA with noise.** Fit $W$ by maximising the exact
+# $\log p(x)$ by gradient ascent on data with a 2-D principal subspace, and compare the plane
+# spanned by $W$'s columns with the top two principal directions of lesson 01 (the cosines of
+# the principal angles between the planes are 1 when they coincide):
 
 # %%
-pair = test.x[[1, 5]]
-for name, model in (("AE", ae2), ("VAE", vae2)):
-    zs = encode_mean(model, pair)
-    interpolation_strip(decode_points(model, interpolate(zs[0], zs[1], 9)), title=f"{name}: interpolation")
+gen = torch.Generator().manual_seed(SEED + 5)
+basis = torch.linalg.qr(torch.randn(6, 2, generator=gen, dtype=torch.float64))[0]
+data = (torch.randn(3000, 2, generator=gen, dtype=torch.float64) * torch.tensor([3.0, 2.0], dtype=torch.float64)) @ basis.T
+data = data + 0.3 * torch.randn(3000, 6, generator=gen, dtype=torch.float64)
+ppca = LinearGaussian.random(6, 2, sigma=0.3, generator=gen)
+opt = torch.optim.Adam(ppca.parameters(), lr=0.05)
+for _ in range(400):
+    opt.zero_grad()
+    (-ppca.log_marginal(data).mean()).backward()
+    opt.step()
+pcs = torch.linalg.svd(data - data.mean(0), full_matrices=False).Vh[:2].T  # lesson 01's PCA directions
+cosines = torch.linalg.svdvals(torch.linalg.qr(ppca.W.detach())[0].T @ pcs)
+print(f"cosines of the principal angles between span(W) and the PCA plane: {cosines.tolist()}")
+assert cosines.min() > 0.99
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ### Latent arithmetic with class vectors
+# ## 5. A likelihood of the data as given
 #
-# In a continuous latent space, directions carry meaning: the seed articles'
-# "glasses vector" is the average code of faces with glasses minus the average
-# without. With digits, the **class vectors** are the mean codes of each class.
-# Move the codes of test 1s by (mean of 7s - mean of 1s), decode, and ask a
-# classifier what it sees. We use an 8-D VAE for a richer space.
+# The reconstruction term $-\log p(x|z)$ depends on what the pixels *are*:
+#
+# * **binary data**: Bernoulli, $p(x_i|z) = s(l_i)^{x_i}(1 - s(l_i))^{1 - x_i}$
+#   with logits $l$ and sigmoid $s$; $-\log p(x|z)$ is the **binary cross-entropy**;
+# * **grey levels** $x_i \in \{0, \frac1{255}, \dots, 1\}$ (our garments): a
+#   **[discretized logistic](glossary.md#discretized-logistic)**: with mean $m_i = s(u_i)$ and a learned scale,
+#   $P(x_i) = F(x_i + h) - F(x_i - h)$, $F$ the logistic CDF, $h$ half a grey level, the two end bins
+#   taking the tails; the 256 probabilities of a pixel sum to exactly 1;
+# * **continuous data**: a Gaussian with fixed variance $\sigma^2$:
+#   $-\log p(x|z) = \frac{1}{2\sigma^2}\lVert x - m\rVert^2 + \frac{D}{2}\log(2\pi\sigma^2)$, the scaled
+#   **squared error** plus a constant. It is a *density*; on pixels that take 256 values it is not a probability.
+#
+# A number reported as "$-\log p(x)$ in [bits per dimension](glossary.md#bits-per-dimension)" must be a
+# likelihood of the data as they are: the library refuses a Bernoulli on grey pixels. Checked:
 
 # %%
-seed_everything(0)
-vae8 = VAE((1, 8, 8), latent_dim=8, hidden=(256, 128))
-fit(vae8, vae_loss, train.x, epochs=60, lr=2e-3, seed=0, device="cpu", progress=False)
+lik = DiscretizedLogistic(256, channels=1, init_scale=0.05)
+levels = (torch.arange(256, dtype=torch.float64) / 255).view(256, 1, 1, 1)
+for mean_logit in (-3.0, 0.0, 2.0):
+    total = lik.nll(torch.full_like(levels, mean_logit), levels).neg().exp().sum().item()
+    print(f"mean {torch.sigmoid(torch.tensor(mean_logit)):.2f}: the 256 probabilities sum to {total:.8f}")
+    assert abs(total - 1) < 1e-6
+bern = VAE((1, 28, 28), 2, hidden=(16,), likelihood="bernoulli")
+try:
+    evaluate.elbo(bern, test.x[:8])
+    raise AssertionError("a Bernoulli likelihood of grey pixels must be refused")
+except ValueError as err:
+    print("refused:", str(err)[:110], "...")
+binary = (test.x[:8] >= 0.5).float()
+print("on binarised images it is a likelihood:", evaluate.elbo(bern, binary).shape)
+
+# %% [markdown]
+# The trivial rival every likelihood must beat: each pixel on its own, a categorical over the
+# 256 grey levels counted on the training set (`IndependentPixels`). Our VAE's test NLL
+# (IWAE with $K = 20$) beside it, in bits per dimension:
+
+# %%
+baseline_bits = IndependentPixels(train.x).bits_per_dim(test.x)
+vae2_bits = nll_bits(vae2, test.x[:1000])
+print(f"independent pixels {baseline_bits:.3f} bits/dim; 2-D VAE {vae2_bits:.3f} bits/dim (uniform over 256 levels: 8)")
+assert vae2_bits < baseline_bits < 8
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## 6. The VAE against its fair rival
+#
+# An AE maps $x$ to a **point** $z = f(x)$; a VAE maps it to a **distribution**. Lesson 01's AE could
+# not generate, but it was sampled from $N(0, I)$, a scale its codes never had: a strawman. The
+# fair rival fits a Gaussian $N(m, S)$ to its training codes (`AE.fit_prior`) and samples from that;
+# fitting the likelihood's scale and a posterior width too gives it an ELBO, so it is evaluated by
+# the same functions as the VAE. Both: 8-D code, the same MLP, the same epochs, three seeds.
+#
+# Sample quality is the **[Frechet distance](glossary.md#frechet-distance)** between Gaussians fitted to a
+# classifier's features of 1,000 samples and of the 1,000 reference test images:
+# $\lVert m_1 - m_2\rVert^2 + \mathrm{tr}\big(S_1 + S_2 - 2(S_1S_2)^{1/2}\big)$. Lower is better; it is
+# biased upwards at small sample sizes, so beside it stands the **real-versus-real** value (two disjoint
+# sets of 1,000 real test images).
+
+# %%
+def train_ae(latent_dim, seed, epochs=10):
+    seed_everything(seed, threads=1)
+    model = AE((1, 28, 28), latent_dim, hidden=S.hidden)
+    fit(model, ae_loss, train.x, S.epochs(epochs), lr=2e-3, seed=seed, device=DEVICE, progress=False)
+    return model.cpu().eval().fit_prior(train.x)
+
+
+runs = {"VAE": [], "AE + fitted Gaussian": []}
+for seed in SEEDS:
+    for name, model in (("VAE", train_vae(8, seed)), ("AE + fitted Gaussian", train_ae(8, seed))):
+        samples = model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(seed)).clamp(0, 1)
+        runs[name].append({"model": model, "samples": samples, "frechet": frechet(samples, REF),
+                           "bits": nll_bits(model, test.x[:1000], seed=seed)})
+real_vs_real = frechet_reference(1000, test.x)
+for name, rs in runs.items():
+    print(f"{name:22s} Frechet {[round(r['frechet'], 1) for r in rs]}   NLL bits/dim {[round(r['bits'], 3) for r in rs]}")
+print(f"real vs real Frechet {real_vs_real:.2f}; independent pixels {baseline_bits:.3f} bits/dim")
+image_grid(torch.cat([runs["VAE"][0]["samples"][:10], runs["AE + fitted Gaussian"][0]["samples"][:10]]), ncols=10,
+           title="prior samples; top: VAE, bottom: AE + Gaussian fitted to its codes")
+verdicts6 = [
+    compare("VAE samples closer to the data (Frechet) than the AE's", [r["frechet"] for r in runs["VAE"]],
+            [r["frechet"] for r in runs["AE + fitted Gaussian"]], "lower"),
+    compare("VAE's test NLL lower than the AE's bound", [r["bits"] for r in runs["VAE"]],
+            [r["bits"] for r in runs["AE + fitted Gaussian"]], "lower"),
+]
+print(verdict_table(verdicts6))
+
+# %% [markdown]
+# Read the table, not a hope. At this budget the fair rival's samples are at least as close to the
+# data as the VAE's (the first verdict does not hold for the VAE; on the 8x8 digits lesson 07 of the
+# first edition found the same), and neither model is anywhere near the real-versus-real value. Both
+# beat the independent-pixel baseline. What the VAE adds is not better samples here but a *training
+# objective that is itself a bound on $\log p(x)$*: the AE's bound was bolted on after training,
+# with a posterior width picked from a grid. The table's second row is the measured comparison of
+# those bounds.
+
+# %%
+assert verdicts6[0].verdict != "HOLDS"  # the strawman's defeat does not survive a fair rival
+for rs in runs.values():
+    assert all(r["frechet"] > 2 * real_vs_real for r in rs)  # far from real-versus-real
+    assert all(r["bits"] < baseline_bits for r in rs)  # both beat independent pixels
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ### Interpolation, traversal and class arithmetic
+#
+# In a continuous latent space, directions carry meaning. The seed articles' "glasses vector" is the
+# average code of faces with glasses minus the average without; here the **class vectors** are the
+# mean codes of each garment class. Move the codes of test sneakers by (mean ankle boot - mean
+# sneaker), decode, and ask the classifier what it sees. The control the first edition lacked:
+# decoding the ankle-boot centroid itself is also classified as an ankle boot, so the test of
+# arithmetic is whether the moved codes keep something of *each* sneaker - measured as how different
+# the decoded images stay from one another.
+
+# %%
+vae8 = runs["VAE"][0]["model"]
 z_train8 = encode_mean(vae8, train.x)
 centroids = torch.stack([z_train8[train.y == c].mean(0) for c in range(10)])
-pixel_knn = KNeighborsClassifier(n_neighbors=3).fit(train.x.flatten(1).numpy(), train.y.numpy())
+source, target = 7, 9  # sneaker -> ankle boot
 
-source, target = 1, 7
-ones = test.x[test.y == source]
-moved = encode_mean(vae8, ones) + (centroids[target] - centroids[source])
-decoded = decode_points(vae8, moved)
-before = (pixel_knn.predict(vae8.reconstruct(ones).flatten(1).numpy()) == target).mean()
-after = (pixel_knn.predict(decoded.flatten(1).numpy()) == target).mean()
-print(f"classified as {target}: {before:.0%} of reconstructed {source}s, {after:.0%} after adding the class vector")
-assert after > 0.6 and before < 0.1
-image_grid(torch.cat([vae8.reconstruct(ones[:8]), decoded[:8]]), ncols=8,
-           title=f"top: test {source}s; bottom: + (mean {target} - mean {source})")
+
+def predicted(images):
+    with torch.no_grad():
+        return classifier(images).argmax(1)
+
+
+sneakers = test.x[test.y == source][:200]
+moved = decode_points(vae8, encode_mean(vae8, sneakers) + (centroids[target] - centroids[source]))
+centroid_image = decode_points(vae8, centroids[target][None])
+before = (predicted(vae8.reconstruct(sneakers)) == target).float().mean().item()
+after = (predicted(moved) == target).float().mean().item()
+centroid_is_target = bool(predicted(centroid_image)[0] == target)
+spread_moved = torch.pdist(moved.flatten(1)).mean().item()
+spread_real = torch.pdist(test.x[test.y == target][:200].flatten(1)).mean().item()
+print(f"classified as {CLASSES[target]}: {before:.0%} of reconstructed {CLASSES[source]}s, {after:.0%} after adding "
+      f"the class vector; the centroid itself: {centroid_is_target}")
+print(f"mean distance between moved images {spread_moved:.2f} (real {CLASSES[target]}s {spread_real:.2f}; "
+      "the centroid alone: 0)")
+assert after > 0.5 and before < 0.2 and centroid_is_target and spread_moved > 0.2 * spread_real
+image_grid(torch.cat([vae8.reconstruct(sneakers[:8]), moved[:8]]), ncols=8,
+           title=f"top: test {CLASSES[source]}s; bottom: + (mean {CLASSES[target]} - mean {CLASSES[source]})")
+
+# %% [markdown]
+# So the arithmetic does more than decode the centroid: the moved boots stay varied. Interpolating
+# between two test garments, linearly and along a great circle (`slerp`, which keeps the norm a
+# Gaussian code typically has), and a **traversal** of one latent dimension:
+
+# %%
+pair = test.x[[0, 1]]
+zs = encode_mean(vae8, pair)
+interpolation_strip(decode_points(vae8, interpolate(zs[0], zs[1], 9)), title="linear interpolation")
+interpolation_strip(decode_points(vae8, slerp(zs[0], zs[1], torch.linspace(0, 1, 9))), title="slerp")
+image_grid(traverse(vae8, torch.zeros(8), dims=[0, 1, 2]).flatten(0, 1), ncols=7,
+           title="traversal: dimensions 0, 1, 2 from -3 to 3, the others at 0")
+mid_linear = interpolate(zs[0], zs[1], 3)[1].norm().item()
+mid_slerp = slerp(zs[0], zs[1], 0.5).norm().item()
+print(f"norm at the midpoint: linear {mid_linear:.2f}, slerp {mid_slerp:.2f}, ends {zs.norm(dim=1).tolist()}")
+assert mid_slerp >= mid_linear - 1e-6
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. Failure mode 1: blurry samples
 #
-# The decoder outputs the *average* image over all digits that could have
-# produced a code. Averages of shifted strokes are smeared, so VAE samples are
-# less sharp than the digits it was trained on. Two measurements on the 8-D
-# VAE's prior samples, against the binarised test digits: sharpness as the mean
-# image-gradient magnitude (`genlearn.metrics.sharpness`), and the share of
-# "undecided" grey pixels (between 0.1 and 0.9), which binary data never has.
+# The decoder outputs the *average* image over all garments that could have produced a code.
+# Averages of differently placed edges are smeared, so the VAE's samples $\mathbb{E}[x|z]$ are less
+# sharp than the images it was trained on. Sharpness is the mean image-gradient magnitude
+# (`genlearn.sample_quality.sharpness`), measured against the real images *as they are* (grey, not
+# binarised: the first edition compared grey means with binary digits and so measured "grey", not
+# "blur"). First the measure itself: real training images against real test images must show no blur.
 
 # %%
-vae_samples = vae8.sample(500, generator=torch.Generator().manual_seed(6))
-sharp_real, sharp_vae = sharpness(test.x).mean().item(), sharpness(vae_samples).mean().item()
-grey_share = ((vae_samples > 0.1) & (vae_samples < 0.9)).float().mean().item()
-print(f"sharpness: real test digits {sharp_real:.3f}, VAE samples {sharp_vae:.3f}; "
-      f"grey pixels in VAE samples: {grey_share:.0%}")
-assert sharp_vae < 0.85 * sharp_real and grey_share > 0.1
-image_grid(vae_samples[:30], ncols=10, title="VAE samples (means of p(x|z))")
+sharp_test = sharpness(test.x).mean().item()
+sharp_train = sharpness(train.x).mean().item()
+print(f"sharpness: real test images {sharp_test:.4f}, real training images {sharp_train:.4f}")
+assert abs(sharp_train / sharp_test - 1) < 0.05  # applied to real images the measure reports no blur
+
+vae_sharp = [sharpness(r["samples"]).mean().item() for r in runs["VAE"]]
+blur_verdict = compare("VAE samples less sharp than real test images", vae_sharp, [sharp_test] * len(SEEDS), "lower")
+print(verdict_table([blur_verdict]))
+assert blur_verdict.holds and max(vae_sharp) < 0.8 * sharp_test
+image_grid(runs["VAE"][0]["samples"][:30], ncols=10, title="VAE samples (means of p(x|z))")
 
 # %% [markdown]
 # Lesson 06 puts a [discriminator](glossary.md#discriminator) after the decoder to fight exactly this.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 8. Failure mode 2: posterior collapse, and three cures
+# ## 8. Failure mode 2: posterior collapse, measured with the likelihood beside it
 #
-# If the KL term wins, the encoder gives up: $q(z|x) = p(z)$ for some or all
-# dimensions, which then carry no information (their KL is 0). We count
-# **[active units](glossary.md#active-units)** - dimensions whose posterior mean varies across the data,
-# $\mathrm{Var}_x(\mathbb{E}_q[z_j]) > 0.01$ - after training an 8-D VAE five ways:
+# If the KL term wins, the encoder gives up: $q(z|x) = p(z)$ for some or all dimensions, which then
+# carry no information. We measure it directly, per dimension: the average $KL(q(z_j|x)\,\|\,p(z_j))$,
+# the number of [nats](glossary.md#nat) dimension $j$ carries about $x$; a dimension with less than a quarter of a nat
+# is *collapsed*. Beside it, the usual [active units](glossary.md#active-units) count
+# ($\mathrm{Var}_x(\mathbb{E}_q[z_j]) > 0.01$) and, because counts of units cannot judge a remedy
+# ([free bits](glossary.md#free-bits) keep every unit's KL above a floor *by construction*), the test NLL.
+# A 16-D VAE, four ways, the same number of epochs, three seeds:
 #
-# * $\beta = 2$: the KL weighted twice (provokes collapse);
-# * $\beta = 2$ with a **[KL warm-up](glossary.md#kl-warm-up)**: $\beta$ rises linearly from 0 over 40 epochs,
-#   so the encoder learns to use its code before the KL pressure arrives;
-# * $\beta = 2$ with **[free bits](glossary.md#free-bits)**: no KL pressure below 0.5 [nats](glossary.md#nat) per dimension;
-# * $\beta = 1$ (the plain ELBO), with and without warm-up.
+# * $\beta = 1$ (the plain ELBO);
+# * $\beta = 8$: the KL weighted eight times (provokes collapse; at $\beta = 2$ nothing collapsed on these
+#   garments, unlike the first edition's 8x8 digits - one reason to measure rather than repeat);
+# * $\beta = 8$ with a **[KL warm-up](glossary.md#kl-warm-up)** over the first quarter of the epochs only
+#   (so most training happens at the final $\beta$, unlike the first edition's 40 of 60);
+# * $\beta = 8$ with free bits, 0.25 nats per dimension.
 
 # %%
-def train_variant(beta, free_bits=0.0, warmup=None):
-    seed_everything(0)
-    model = VAE((1, 8, 8), latent_dim=8, hidden=(256, 128), beta=beta, free_bits=free_bits)
-    fit(model, vae_loss, train.x, epochs=60, lr=2e-3, seed=0, device="cpu", progress=False,
-        before_epoch=kl_warmup(warmup, beta) if warmup else None)
-    return evaluate.active_units(model, test.x).count, evaluate.kl_per_dim(model, test.x)
+small = train.x[: S.n_train // 2]
+EPOCHS8, BETA = 12, 8.0
 
 
-variants = {
-    "beta = 2": train_variant(2.0),
-    "beta = 2 + warm-up": train_variant(2.0, warmup=40),
-    "beta = 2 + free bits 0.5": train_variant(2.0, free_bits=0.5),
-    "beta = 1": train_variant(1.0),
-    "beta = 1 + warm-up": train_variant(1.0, warmup=40),
-}
-active = {name: count for name, (count, _) in variants.items()}
-for name, (count, kl_dims) in variants.items():
-    print(f"{name:26s} active units {count}/8   KL per dim " + " ".join(f"{v:.2f}" for v in kl_dims.tolist()))
+def variant(seed, beta=1.0, free_bits=0.0, warmup=False):
+    model = train_vae(16, seed, EPOCHS8, x=small, beta=beta, free_bits=free_bits,
+                      warmup=kl_warmup(max(1, S.epochs(EPOCHS8) // 4), beta) if warmup else None)
+    kl_dims = evaluate.kl_per_dim(model, test.x[:1000])
+    return {"collapsed": int((kl_dims < 0.25).sum()), "kl_dims": kl_dims, "kl": float(kl_dims.sum()),
+            "active": evaluate.active_units(model, test.x[:1000]).count,
+            "bits": nll_bits(model, test.x[:1000], k=10, seed=seed)}
+
+
+names8 = {"beta = 1": {}, "beta = 8": {"beta": BETA}, "beta = 8 + warm-up": {"beta": BETA, "warmup": True},
+          "beta = 8 + free bits": {"beta": BETA, "free_bits": 0.25}}
+collapse = {name: [variant(seed, **kw) for seed in SEEDS] for name, kw in names8.items()}
+for name, rs in collapse.items():
+    print(f"{name:22s} collapsed {[r['collapsed'] for r in rs]}/16   active units {[r['active'] for r in rs]}/16   "
+          f"NLL bits/dim {[round(r['bits'], 4) for r in rs]}")
 fig, ax = plt.subplots(figsize=(7, 3))
-for i, (name, (_, kl_dims)) in enumerate(variants.items()):
-    ax.bar(torch.arange(8) + 0.16 * i - 0.32, kl_dims.sort(descending=True).values, width=0.16, label=name)
-ax.set_xlabel("latent dimension (sorted by KL)"); ax.set_ylabel("KL (nats)"); ax.legend(fontsize=7);
+for i, (name, rs) in enumerate(collapse.items()):
+    ax.bar(torch.arange(16) + 0.2 * i - 0.3, rs[0]["kl_dims"].sort(descending=True).values, width=0.2, label=name)
+ax.axhline(0.25, color="k", lw=0.8, ls="--")
+ax.set_xlabel("latent dimension (sorted by KL)"); ax.set_ylabel("KL (nats)"); ax.set_yscale("log"); ax.legend(fontsize=7);
+
+
+def col(name, key):
+    return [r[key] for r in collapse[name]]
+
+
+verdicts8 = [
+    compare("beta = 8 collapses more dimensions than beta = 1", col("beta = 8", "collapsed"), col("beta = 1", "collapsed"),
+            "higher"),
+    compare("beta = 8 carries less information in the code (total KL)", col("beta = 8", "kl"), col("beta = 1", "kl"),
+            "lower"),
+    compare("beta = 8 costs likelihood (higher NLL)", col("beta = 8", "bits"), col("beta = 1", "bits"), "higher"),
+    compare("warm-up collapses fewer dimensions at beta = 8", col("beta = 8 + warm-up", "collapsed"),
+            col("beta = 8", "collapsed"), "lower"),
+    compare("warm-up improves the NLL at beta = 8", col("beta = 8 + warm-up", "bits"), col("beta = 8", "bits"), "lower"),
+    compare("free bits collapse fewer dimensions at beta = 8", col("beta = 8 + free bits", "collapsed"),
+            col("beta = 8", "collapsed"), "lower"),
+    compare("free bits improve the NLL at beta = 8", col("beta = 8 + free bits", "bits"), col("beta = 8", "bits"), "lower"),
+]
+print(verdict_table(verdicts8))
 
 # %% [markdown]
-# With $\beta = 2$ most dimensions carry no information (KL 0). Each remedy
-# brings units back: the warm-up lets the encoder commit to a code before the
-# KL pressure arrives, free bits stop the pressure on a dimension below a floor
-# (here every dimension sits at about the floor), and a lighter $\beta$ shifts
-# the trade-off. Even at $\beta = 1$ the warm-up keeps more units alive.
+# What the seeds say: a heavy KL weight collapses dimensions, carries less information and costs
+# likelihood - the first three verdicts hold. The active-units statistic calls nearly every dimension active all the same: its threshold on the
+# variance of the means is too lenient to see this collapse, a reminder to read a statistic's
+# definition before its number. Whether the remedies help the *likelihood* at this budget, the table
+# says; where it says INCONCLUSIVE the lesson claims nothing more.
 
 # %%
-collapsed = active["beta = 2"]
-assert collapsed <= 4
-assert active["beta = 2 + warm-up"] > collapsed
-assert active["beta = 2 + free bits 0.5"] == 8
-assert active["beta = 1"] > collapsed and active["beta = 1 + warm-up"] >= active["beta = 1"]
+assert verdicts8[0].holds and verdicts8[1].holds and verdicts8[2].holds
+assert all(r["collapsed"] == 0 for r in collapse["beta = 1"])  # the plain ELBO uses every dimension here
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9. Upsampling in convolutional decoders
 #
 # Convolutional decoders must grow a small feature map into an image. A
-# **transposed convolution** with stride 2 and kernel 3 overlaps its kernels
+# **[transposed convolution](glossary.md#transposed-convolution)** with stride 2 and kernel 3 overlaps its kernels
 # unevenly, so even a constant input gives a checkerboard; **upsample then
 # convolve** (`upsample="nearest"`) covers every pixel equally. Measured on
 # freshly initialised decoders fed a constant feature map: the energy of the
@@ -427,11 +624,11 @@ assert active["beta = 1"] > collapsed and active["beta = 1 + warm-up"] >= active
 
 # %%
 def checkerboard_energy(upsample):
-    seed_everything(0)
-    dec = ConvDecoder((1, 16, 16), None, channels=(8, 8), upsample=upsample)
+    seed_everything(SEED)
+    dec = ConvDecoder((1, 28, 28), None, channels=(8, 8), upsample=upsample)
     with torch.no_grad():
         out = dec(torch.ones(1, *dec.in_shape))[0, 0]
-    i, j = torch.meshgrid(torch.arange(16), torch.arange(16), indexing="ij")
+    i, j = torch.meshgrid(torch.arange(28), torch.arange(28), indexing="ij")
     centred = out - out.mean()
     return float((centred * (-1.0) ** (i + j)).mean().abs() / centred.std())
 
@@ -441,30 +638,55 @@ print({k: round(v, 4) for k, v in energy.items()})
 assert energy["transpose"] > 5 * energy["nearest"]
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 10. Explore
+# ## 10. Explore, with a question each
 #
-# Walk the 2-D VAE's code space with the sliders (compare with the AE of
-# lesson 01: here every point decodes to something digit-like), and interpolate
-# between two test digits.
+# **Question 1.** Move the first slider (dimension 0) of the 2-D VAE from -3 to 3 with the other at 0.
+# How many different kinds of garment do you pass? The next cell answers with the classifier.
 
 # %% tags=["nbval-ignore-output"]
 latent_explorer(vae2, lo=-3.0, hi=3.0, step=0.1)
 
+# %%
+path = traverse(vae2, torch.zeros(2), dims=[0], values=torch.linspace(-3, 3, 25))[0]
+kinds = sorted({CLASSES[int(c)] for c in predicted(path)})
+print(f"along dimension 0 the classifier sees {len(kinds)} kinds: {kinds}")
+assert len(kinds) >= 2
+
+# %% [markdown]
+# **Question 2.** Drag the [interpolation](glossary.md#interpolation) slider from a test trouser to a test sneaker. At which
+# $t$ does the image stop looking like a trouser? The next cell finds where the classifier's
+# answer first changes.
+
+# %%
+ends = [int((test.y == c).nonzero()[0]) for c in (1, 7)]  # the first test trouser and sneaker
+
 # %% tags=["nbval-ignore-output"]
-interpolation_slider(vae2, test.x[1], test.x[5])
+interpolation_slider(vae2, test.x[ends[0]], test.x[ends[1]])
+
+# %%
+ts = torch.linspace(0, 1, 21)
+zs2 = encode_mean(vae2, test.x[ends])
+labels = predicted(decode_points(vae2, interpolate(zs2[0], zs2[1], 21)))
+switch = next(float(t) for t, c in zip(ts, labels) if c != labels[0])
+print(f"start {CLASSES[int(labels[0])]}, end {CLASSES[int(labels[-1])]}; the answer first changes at t = {switch:.2f}")
+assert labels[0] != labels[-1] and 0 < switch <= 1
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 #
-# * A VAE encodes each input as $q(z|x) = N(\mu(x), \sigma^2(x))$ and decodes
-#   samples $z = \mu + \sigma\varepsilon$ (reparameterisation: lower-variance
-#   gradients than the score function, measured).
+# * A VAE encodes each input as $q(z|x) = N(\mu(x), \sigma^2(x))$ and decodes samples
+#   $z = \mu + \sigma\varepsilon$; reparameterised gradients have lower variance than score-function
+#   ones, and the gap grows with the latent dimension (measured for $d$ = 1 to 64).
 # * $p(x) = \int p(z)p(x|z)dz$ is an infinite mixture; the ELBO
-#   $\mathbb{E}_q[\log p(x|z)] - KL(q(z|x)\|p(z)) = \log p(x) - KL(q\|p(z|x))$ bounds it,
-#   verified exactly above; IWAE tightens it.
-# * Bernoulli decoder = binary cross-entropy; Gaussian = squared error.
-# * Compared with an AE, prior samples and interpolations decode to digits, and
-#   class vectors do arithmetic; but samples are blurrier, and a heavy KL
-#   collapses latent dimensions unless a warm-up, free bits or a lighter $\beta$ keep them.
+#   $\mathbb{E}_q[\log p(x|z)] - KL(q(z|x)\|p(z)) = \log p(x) - KL(q\|p(z|x))$ bounds it, verified
+#   exactly on probabilistic PCA, whose maximum-likelihood $W$ spans lesson 01's PCA plane; IWAE tightens it.
+# * Likelihoods follow the data: Bernoulli for binary pixels, a discretized logistic for grey levels,
+#   a Gaussian density for continuous data; every NLL here is beside the independent-pixel baseline.
+# * Against its fair rival, an AE with a Gaussian fitted to its codes, the VAE's samples were not
+#   closer to the data at this budget (verdict table of section 6); the VAE's advantage is an
+#   objective that is a likelihood bound.
+# * VAE samples are blurrier than real images (a verdict over seeds, with a blur measure that finds
+#   none between real sets); a heavy $\beta$ collapses latent dimensions and costs likelihood (verdicts
+#   of section 8, with what warm-up and free bits did at this budget).
 #
 # Exercises: `exercises/04_vae.ipynb` (`genlearn check exercises/04_vae.ipynb`).

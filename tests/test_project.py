@@ -21,6 +21,8 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
+    pip_only = [d for d in env["dependencies"] if isinstance(d, dict) for d in d.get("pip", [])]
+    conda |= {_name(d) for d in pip_only if not d.startswith("-")}  # packages conda-forge lacks
     conda = {CONDA_NAMES.get(n, n) for n in conda}
     assert conda == wanted, f"only in environment.yml: {conda - wanted}; only in pyproject: {wanted - conda}"
 

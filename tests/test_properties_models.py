@@ -48,7 +48,8 @@ CONSTRUCTORS = {
     VAEGAN: dict(in_shape=in_shapes, latent_dim=count, hidden=widths, dis_channels=widths,
                  discriminator=st.sampled_from(["two_class", "three_class", "four"]),
                  similarity=st.sampled_from(["feature", "pixel", "l1"]), feature_layer=st.one_of(st.none(), count),
-                 gamma=real, sigma=real, generator_loss=st.sampled_from(["non_saturating", "saturating", "x"])),
+                 gamma=real, similarity_sigma=real,
+                 generator_loss=st.sampled_from(["non_saturating", "saturating", "x"])),
     LinearGaussian: dict(data_dim=count, latent_dim=count, sigma=real),
     CodePrior: dict(num_codes=count, code_shape=st.one_of(st.tuples(small, small), st.sampled_from([(2,), 4, None])),
                     channels=count, layers=count, kernel_size=st.one_of(st.none(), st.sampled_from([1, 3, 4, 5, 0])),
@@ -100,6 +101,10 @@ def test_model_constructors_build_a_working_model_or_name_the_argument(call):
     if hasattr(model, "reconstruct"):
         assert model.reconstruct(x).shape == x.shape
     if hasattr(model, "sample"):  # every model of the protocol (issue 12)
+        if cls is AE:  # an AE samples from the Gaussian fitted to its codes, and refuses before the fit
+            with pytest.raises(ValueError, match="fit_prior"):
+                model.sample(2)
+            model.fit_prior(x)
         samples = model.sample(2, generator=torch.Generator().manual_seed(0))
         assert samples.shape == (2, *x.shape[1:]) and torch.isfinite(samples).all()
 

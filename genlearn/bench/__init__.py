@@ -10,5 +10,6 @@ BENCHMARKS = {
     "vq-speed": "genlearn.bench.vq_speed",
     "vqvae-digits": "genlearn.bench.vqvae_digits",
     "vaegan-digits": "genlearn.bench.vaegan_digits",
+    "fashion-vae": "genlearn.bench.fashion_vae",
     "grade": "genlearn.bench.grade",
 }

@@ -36,10 +36,10 @@ def moon_phases(
         raise ValueError(f"phases must be 1-D (one value per image), got shape {tuple(p.shape)}")
     if ((p < 0) | (p > 1)).any():
         raise ValueError("phases must lie in [0, 1] (fraction of the disc that is lit)")
-    if not 0 < radius <= 0.5:
-        raise ValueError(f"radius must be in (0, 0.5] (a fraction of the image size), got {radius}")
-    if not 0 <= shade < 1:
-        raise ValueError(f"shade must be in [0, 1), got {shade}")
+    if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not 0 < radius <= 0.5:
+        raise ValueError(f"radius must be a number in (0, 0.5] (a fraction of the image size), got {radius!r}")
+    if isinstance(shade, bool) or not isinstance(shade, (int, float)) or not 0 <= shade < 1:
+        raise ValueError(f"shade must be a number in [0, 1), got {shade!r}")
     r = radius * size  # in pixels
     c = torch.arange(size, dtype=torch.float64) - (size - 1) / 2  # pixel centres
     y, x = torch.meshgrid(c, c, indexing="ij")

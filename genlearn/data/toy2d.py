@@ -20,9 +20,12 @@ from genlearn._validate import check_count
 __all__ = ["two_moons", "gaussian_mixture", "rings"]
 
 
+MAX_SCALE = 1e6  # points are float32: larger scales would overflow to inf
+
+
 def _check_scale(v: float, name: str) -> float:
-    if not (isinstance(v, (int, float)) and not isinstance(v, bool)) or not v >= 0 or math.isinf(v):
-        raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+    if not (isinstance(v, (int, float)) and not isinstance(v, bool)) or not 0 <= v <= MAX_SCALE:
+        raise ValueError(f"{name} must be a finite number in [0, {MAX_SCALE:g}], got {v!r}")
     return float(v)
 
 

@@ -44,7 +44,7 @@ from genlearn.models.likelihoods import (
     SquaredError,
     grey_levels,
 )
-from genlearn.models.nets import build_decoder, build_encoder, check_inputs, check_shape
+from genlearn.models.nets import UPSAMPLE_MODES, build_decoder, build_encoder, check_inputs, check_shape, check_sizes
 from genlearn.models.priors import FittedGaussian
 
 __all__ = ["AE", "AEOutput", "AELoss", "ae_loss", "squared_error"]
@@ -98,7 +98,9 @@ class AE(nn.Module):
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         self.arch, self.output, self.upsample = arch, output, upsample
-        self.hidden, self.channels = tuple(hidden), tuple(channels)
+        if upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+        self.hidden, self.channels = check_sizes(hidden, "hidden"), check_sizes(channels, "channels", False)
         self.input_noise = check_number(input_noise, "input_noise (a noise std)")
         self.code_noise = check_number(code_noise, "code_noise (a noise std)")
         self.encoder = build_encoder(self.in_shape, self.latent_dim, arch, self.hidden, self.channels)
@@ -137,18 +139,18 @@ class AE(nn.Module):
 
     def encode(self, x: Tensor) -> Tensor:
         """Codes ``z = f(x)``, shape ``(N, latent_dim)`` (no noise)."""
-        return self.encoder(check_inputs(x, self.in_shape))
+        return self.encoder(check_inputs(x, self.in_shape, like=self))
 
     def decode(self, z: Tensor) -> Tensor:
         """Reconstructions ``g(z)``, shape ``(N, *in_shape)``."""
-        check_inputs(z, (self.latent_dim,), "z")
+        check_inputs(z, (self.latent_dim,), "z", like=self)
         out = self.decoder(z)
         return torch.sigmoid(out) if self.output == "sigmoid" else out
 
     decode_mean = decode  # same name as VAE.decode_mean: the image a code stands for
 
     def forward(self, x: Tensor) -> AEOutput:
-        check_inputs(x, self.in_shape)
+        check_inputs(x, self.in_shape, like=self)
         if self.training and self.input_noise > 0:
             x = x + self.input_noise * torch.randn_like(x)
         z = self.encoder(x)
@@ -175,10 +177,10 @@ class AE(nn.Module):
 
     def log_px_given_z(self, x: Tensor, z: Tensor) -> Tensor:
         """``log p(x|z)`` per example under the likelihood :meth:`fit_prior` chose."""
-        check_inputs(x, self.in_shape)
+        check_inputs(x, self.in_shape, like=self)
         if not self.px_given_z.is_likelihood:
             raise ValueError("this AE has no likelihood yet: call model.fit_prior(x_train) after training")
-        return self.px_given_z.log_prob(x, self._likelihood_param(check_inputs(z, (self.latent_dim,), "z")))
+        return self.px_given_z.log_prob(x, self._likelihood_param(check_inputs(z, (self.latent_dim,), "z", like=self)))
 
     def _likelihood_param(self, z: Tensor) -> Tensor:
         """The likelihood's parameter: the pre-sigmoid output (Bernoulli, logistic) or the image."""
@@ -193,7 +195,7 @@ class AE(nn.Module):
         """Make the trained AE a generative model (module docstring): fit the code Gaussian to
         ``f(x)``, the likelihood to the data, and the posterior width. ``x``: training data.
         Returns self."""
-        x = check_inputs(x, self.in_shape)
+        x = check_inputs(x, self.in_shape, like=self)
         codes = map_batches(self.encode, self, x)
         self.prior.fit(codes)
         sub = x[:max_examples].to(model_device(self))
@@ -230,7 +232,7 @@ class AE(nn.Module):
             out = torch.sigmoid(raw) if self.output == "sigmoid" else raw
             self.sigma = lik.sigma = max(float((out - x).pow(2).mean().sqrt()), 1e-4)
         elif isinstance(lik, DiscretizedLogistic):  # a 1-D search of the log scale
-            grid = torch.linspace(math.log(1e-3), math.log(1.0), 40)
+            grid = torch.linspace(math.log(1e-3), math.log(1.0), 24)
             nlls = []
             for v in grid:
                 lik.log_scale.fill_(float(v))

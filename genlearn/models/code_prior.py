@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genlearn._validate import check_count
+from genlearn._validate import check_count, check_number
 from genlearn.models.base import eval_mode
 from genlearn.models.priors import Prior, UniformCodes, check_codes
 
@@ -125,9 +125,7 @@ class CodePrior(Prior):
         self.layers = check_count(layers, "layers")
         k = 2 * max(self.code_shape) - 1 if kernel_size is None else check_count(kernel_size, "kernel_size")
         self.kernel_size = max(3, k)
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.dropout = float(dropout)
+        self.dropout = check_number(dropout, "dropout", hi=1.0)
         self.embed = nn.Embedding(self.num_codes, self.channels)
         self.first = MaskedConv2d(self.channels, self.channels, self.kernel_size, "A")
         self.blocks = nn.ModuleList(

@@ -147,13 +147,13 @@ class DiscretizedLogistic(Likelihood):
     def nll(self, decoded: Tensor, x: Tensor) -> Tensor:
         log_s = self._scale_shape(x).clamp(min=-9.0, max=5.0).to(decoded.dtype)
         inv_s = torch.exp(-log_s)
-        m = torch.sigmoid(decoded)
         h = 0.5 / (self.levels - 1)
-        a = (x + h - m) * inv_s  # upper edge of the bin
-        b = (x - h - m) * inv_s  # lower edge
-        middle = a - F.softplus(a) - F.softplus(b) + torch.log(-torch.expm1(-2 * h * inv_s))
-        lowest = -F.softplus(-a)  # log F(x + h)
-        highest = -F.softplus(b)  # log (1 - F(x - h))
+        a = (x + h - torch.sigmoid(decoded)) * inv_s  # upper edge of the bin
+        b = a - 2 * h * inv_s  # lower edge
+        sa, sb = F.softplus(a), F.softplus(b)
+        lowest = a - sa  # log F(x + h) = -softplus(-a)
+        highest = -sb  # log (1 - F(x - h))
+        middle = lowest - sb + torch.log(-torch.expm1(-2 * h * inv_s))
         logp = torch.where(x < h, lowest, torch.where(x > 1 - h, highest, middle))
         return -logp.flatten(1).sum(1)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -34,6 +35,7 @@ __all__ = [
     "conv_feature_shape",
     "check_shape",
     "check_inputs",
+    "check_sizes",
     "soft_clamp",
     "build_encoder",
     "build_decoder",
@@ -52,8 +54,12 @@ def check_shape(shape: Sequence[int], name: str = "in_shape") -> tuple[int, ...]
     return tuple(check_count(s, f"{name} entries") for s in shape)
 
 
-def check_inputs(x: Tensor, shape: tuple[int, ...], name: str = "x") -> Tensor:
-    """Reject anything but a floating tensor of shape ``(N, *shape)``; nothing is broadcast."""
+def check_inputs(x: Tensor, shape: tuple[int, ...], name: str = "x", like: nn.Module | None = None) -> Tensor:
+    """Reject anything but a non-empty, finite floating tensor of shape ``(N, *shape)`` (and, given
+    ``like``, of the dtype of that module's weights); nothing is broadcast or cast.
+
+    The finiteness check is one reduction; it is skipped only for CUDA tensors while gradients are
+    on (the training loop's NaN check catches those without a host sync per layer)."""
     if not isinstance(x, Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape (N, {_fmt(shape)}), got {type(x).__name__}")
     if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
@@ -63,7 +69,26 @@ def check_inputs(x: Tensor, shape: tuple[int, ...], name: str = "x") -> Tensor:
         )
     if not x.dtype.is_floating_point:
         raise ValueError(f"{name} must be a floating tensor (e.g. x.float()), got dtype {x.dtype}")
+    if len(x) == 0:
+        raise ValueError(f"{name} is an empty batch: shape {tuple(x.shape)}, expected at least one example")
+    if like is not None:
+        want = next((p.dtype for p in like.parameters()), None)
+        if want is not None and x.dtype != want:
+            raise ValueError(f"{name} must have the dtype of the model's weights, {want} (e.g. {name}.to({want})), "
+                             f"got {x.dtype}")
+    if not (x.is_cuda and torch.is_grad_enabled()) and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or inf")
     return x
+
+
+def check_sizes(v: object, name: str, allow_empty: bool = True) -> tuple[int, ...]:
+    """A tuple of positive layer widths, e.g. ``(256, 128)``; an int or a string is refused by name."""
+    if isinstance(v, (int, str, bytes)) or not isinstance(v, Sequence):
+        raise ValueError(f"{name} must be a tuple of layer widths such as (256, 128), got {v!r}")
+    sizes = tuple(check_count(c, f"{name} entries") for c in v)
+    if not sizes and not allow_empty:
+        raise ValueError(f"{name} must list at least one width, e.g. (32, 64)")
+    return sizes
 
 
 def _fmt(shape: tuple[int, ...]) -> str:
@@ -151,7 +176,7 @@ class ConvEncoder(nn.Module):
         self.feature_shape = (out_channels, *conv_feature_shape(self.in_shape, len(channels)))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(check_inputs(x, self.in_shape))
+        return self.net(check_inputs(x, self.in_shape, like=self))
 
 
 class ConvDecoder(nn.Module):
@@ -209,7 +234,7 @@ class ConvDecoder(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, h: Tensor) -> Tensor:
-        return self.net(check_inputs(h, self.in_shape, "feature map"))
+        return self.net(check_inputs(h, self.in_shape, "feature map", like=self))
 
 
 def _check_arch(arch: str, in_shape: tuple[int, ...]) -> None:

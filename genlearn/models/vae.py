@@ -27,6 +27,7 @@ soft-clamped to ``logvar_range`` so ``exp(logvar)`` never overflows or underflow
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -37,7 +38,15 @@ from genlearn._validate import check_count, check_number
 from genlearn.kl import _kl_normal_logvar
 from genlearn.models.base import Posterior, draw_normal, model_device
 from genlearn.models.likelihoods import make_likelihood
-from genlearn.models.nets import build_decoder, build_encoder, check_inputs, check_shape, soft_clamp
+from genlearn.models.nets import (
+    UPSAMPLE_MODES,
+    build_decoder,
+    build_encoder,
+    check_inputs,
+    check_shape,
+    check_sizes,
+    soft_clamp,
+)
 from genlearn.models.priors import StandardNormal
 
 __all__ = ["VAE", "Posterior", "VAEOutput", "VAELoss", "vae_loss", "kl_warmup", "LIKELIHOODS"]
@@ -96,11 +105,14 @@ class VAE(nn.Module):
         super().__init__()
         self.in_shape = check_shape(in_shape)
         self.latent_dim = check_count(latent_dim, "latent_dim")
-        lo, hi = (float(v) for v in logvar_range)
-        if not lo < hi:
-            raise ValueError(f"logvar_range must be (low, high) with low < high, got {logvar_range}")
+        ok = isinstance(logvar_range, Sequence) and not isinstance(logvar_range, str) and len(logvar_range) == 2
+        lo, hi = (check_number(v, "logvar_range", lo=-math.inf) for v in logvar_range) if ok else (0.0, 0.0)
+        if not ok or not lo < hi:
+            raise ValueError(f"logvar_range must be two finite numbers (low, high), low < high, got {logvar_range!r}")
+        if upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
         self.arch, self.upsample, self.likelihood = arch, upsample, likelihood
-        self.hidden, self.channels = tuple(hidden), tuple(channels)
+        self.hidden, self.channels = check_sizes(hidden, "hidden"), check_sizes(channels, "channels", False)
         self.sigma = check_number(sigma, "sigma", strict=True)
         self.levels = check_count(levels, "levels", minimum=2)
         self.px_given_z = make_likelihood(likelihood, self.in_shape, sigma=self.sigma, levels=self.levels,
@@ -125,7 +137,7 @@ class VAE(nn.Module):
 
     def encode(self, x: Tensor) -> Posterior:
         """``q(z|x)``: ``Posterior(mu, logvar)``, each ``(N, latent_dim)``; logvar soft-clamped."""
-        h = self.encoder(check_inputs(x, self.in_shape))
+        h = self.encoder(check_inputs(x, self.in_shape, like=self))
         mu, raw = h.chunk(2, dim=-1)
         return Posterior(mu, soft_clamp(raw, *self.logvar_range))
 
@@ -138,7 +150,7 @@ class VAE(nn.Module):
 
     def decode(self, z: Tensor) -> Tensor:
         """The parameter of ``p(x|z)``, ``(N, *in_shape)``: logits (Bernoulli, logistic) or mean (Gaussian)."""
-        return self.decoder(check_inputs(z, (self.latent_dim,), "z"))
+        return self.decoder(check_inputs(z, (self.latent_dim,), "z", like=self))
 
     def decode_mean(self, z: Tensor) -> Tensor:
         """``E[x|z]``: ``sigmoid(u)`` (Bernoulli, logistic; in [0, 1]) or the Gaussian mean."""
@@ -153,7 +165,7 @@ class VAE(nn.Module):
         """``log p(x|z)`` per example, shape ``(N,)``, summed over pixels, constants included.
         Raises ``ValueError`` for data the likelihood is not a likelihood of (e.g. grey pixels
         under a Bernoulli)."""
-        check_inputs(x, self.in_shape)
+        check_inputs(x, self.in_shape, like=self)
         return self.px_given_z.log_prob(x, self.decode(z))
 
     @torch.no_grad()

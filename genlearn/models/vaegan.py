@@ -60,7 +60,7 @@ from genlearn import distributed
 from genlearn._validate import check_count, check_number
 from genlearn.kl import _kl_normal_logvar
 from genlearn.models.base import Posterior, draw_normal
-from genlearn.models.nets import check_inputs, check_shape, conv_feature_shape
+from genlearn.models.nets import check_inputs, check_shape, check_sizes, conv_feature_shape
 from genlearn.models.priors import StandardNormal
 from genlearn.models.vae import VAE
 
@@ -125,9 +125,7 @@ class Discriminator(nn.Module):
         self.in_shape = check_shape(in_shape)
         if len(self.in_shape) != 3:
             raise ValueError(f"a discriminator needs images, in_shape=(C, H, W); got {self.in_shape}")
-        widths = [check_count(c, "channels") for c in channels]
-        if not widths:
-            raise ValueError("channels must list at least one block width, e.g. (32, 64)")
+        widths = check_sizes(channels, "channels", False)
         self.n_classes = n_classes
         c_prev = self.in_shape[0]
         blocks = []
@@ -143,7 +141,7 @@ class Discriminator(nn.Module):
         """``(Dis_layer(x) flattened (N, units), logits)`` in one pass."""
         if not 1 <= layer <= self.n_layers:
             raise ValueError(f"layer must be in 1..{self.n_layers}, got {layer}")
-        h = check_inputs(x, self.in_shape)
+        h = check_inputs(x, self.in_shape, like=self)
         feature = h
         for i, block in enumerate(self.blocks, start=1):
             h = block(h)
@@ -201,8 +199,8 @@ class VAEGAN(nn.Module):
     ``generator_loss``: ``"non_saturating"`` | ``"saturating"``; ``code_weight``: weight of
     the three-class encoder term (default 1 for three classes; must be 0 for two);
     ``adversarial_weight``: weight of the generator term in the decoder's objective (0: no GAN
-    term for the decoder, the discriminator still trains); ``dis_channels``: the discriminator's conv widths. ``sigma=`` is the old name of
-    ``similarity_sigma`` (deprecated).
+    term for the decoder, the discriminator still trains); ``dis_channels``: the discriminator's
+    conv widths. ``sigma=`` is the old name of ``similarity_sigma`` (deprecated).
     """
 
     def __init__(
@@ -243,7 +241,7 @@ class VAEGAN(nn.Module):
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         self.discriminator_mode, self.similarity, self.generator_loss = discriminator, similarity, generator_loss
         self.similarity_sigma = check_number(similarity_sigma, "similarity_sigma", strict=True)
-        self.dis_channels = tuple(check_count(c, "dis_channels") for c in dis_channels)
+        self.dis_channels = check_sizes(dis_channels, "dis_channels", False)
         self.discriminator = Discriminator(self.in_shape, 3 if discriminator == "three_class" else 2,
                                            self.dis_channels)
         n = self.discriminator.n_layers
@@ -385,7 +383,7 @@ def vaegan_loss(model: VAEGAN, x: Tensor, out: VAEGANOutput | None = None,
     the discriminator sees ``[x; x_rec; x_gen]`` at once). ``out`` reuses ``model(x)``."""
     if not isinstance(model, VAEGAN):
         raise ValueError(f"vaegan_loss needs a VAEGAN, got {type(model).__name__}")
-    check_inputs(x, model.in_shape)
+    check_inputs(x, model.in_shape, like=model)
     if out is None:
         out = model(x, generator)
     n = x.shape[0]

@@ -38,7 +38,7 @@ from genlearn._validate import check_count, check_finite
 from genlearn.models.base import model_device
 from genlearn.models.code_prior import CodePrior
 from genlearn.models.likelihoods import make_likelihood
-from genlearn.models.nets import UPSAMPLE_MODES, ConvDecoder, ConvEncoder, check_inputs, check_shape
+from genlearn.models.nets import UPSAMPLE_MODES, ConvDecoder, ConvEncoder, check_inputs, check_shape, check_sizes
 from genlearn.models.priors import Prior, UniformCodes, check_codes
 from genlearn.models.vq import VectorQuantizer, VQOutput
 
@@ -138,7 +138,7 @@ class VQVAE(nn.Module):
             raise ValueError(f"likelihood must be one of {VQ_LIKELIHOODS}, got {likelihood!r}")
         if upsample not in UPSAMPLE_MODES:
             raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
-        self.channels = tuple(check_count(c, "channels") for c in channels)
+        self.channels = check_sizes(channels, "channels", False)
         self.upsample, self.likelihood = upsample, likelihood
         self.levels = check_count(levels, "levels", minimum=2)
         self.px_given_z = make_likelihood(likelihood, self.in_shape, levels=self.levels, allowed=VQ_LIKELIHOODS)
@@ -191,7 +191,7 @@ class VQVAE(nn.Module):
     # --- the three stages -------------------------------------------------------------------
     def encode(self, x: Tensor) -> Tensor:
         """Continuous encoder output ``z_e``, shape ``(N, D, h, w)``."""
-        check_inputs(x, self.in_shape)
+        check_inputs(x, self.in_shape, like=self)
         check_finite(x, "x")
         return self.encoder(x)
 
@@ -245,7 +245,7 @@ class VQVAE(nn.Module):
     def log_px_given_codes(self, x: Tensor, idx: Tensor) -> Tensor:
         """``log p(x | z_q(k))`` per example for code maps ``k``; refuses data the likelihood
         is not a likelihood of (and a squared-error model has none)."""
-        check_inputs(x, self.in_shape)
+        check_inputs(x, self.in_shape, like=self)
         return self.px_given_z.log_prob(x, self.decode(self.lookup(idx.to(model_device(self)))))
 
     @torch.no_grad()
