@@ -21,66 +21,103 @@ if importlib.util.find_spec("genlearn") is None:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # Lesson 06 - VAE-GAN: a learned similarity metric
 #
-# A [VAE](glossary.md#vae) trained with a pixel-wise loss draws digits that are recognisable but
-# soft at the edges. This lesson explains where the blur comes from, then fixes
-# it the way Larsen et al. (2016, *Autoencoding beyond pixels using a [learned
-# similarity metric](glossary.md#learned-similarity)*) did: put a [GAN](glossary.md#gan) [discriminator](glossary.md#discriminator) after the [decoder](glossary.md#decoder) and measure
-# [reconstructions](glossary.md#reconstruction) in the discriminator's features instead of in pixels. We
-# measure every claim:
+# A [VAE](glossary.md#vae) trained with a pixel-wise loss draws garments that are recognisable but
+# soft at the edges. This lesson explains where the blur comes from, then takes apart the fix
+# of Larsen et al. (2016, *Autoencoding beyond pixels using a [learned
+# similarity metric](glossary.md#learned-similarity)*): put a [GAN](glossary.md#gan) [discriminator](glossary.md#discriminator) after the [decoder](glossary.md#decoder) and measure
+# [reconstructions](glossary.md#reconstruction) in the discriminator's features instead of in pixels. The [VAE-GAN](glossary.md#vae-gan)
+# changes two things at once - the similarity and the GAN term - so we switch them on one at a
+# time, with several seeds:
 #
 # 1. why the best prediction under squared error is an average, hence blurry;
 # 2. the [VAE-GAN](glossary.md#vae-gan): three networks, three loss terms, and which term may train which network;
-# 3. VAE vs VAE-GAN samples, scored with a [Frechet distance](glossary.md#frechet-distance) and a sharpness score;
-# 4. an unstable run, and the weight $\gamma$ of the learned similarity;
-# 5. a discriminator with three classes (real / reconstructed / generated);
-# 6. VAE-GAN vs "GAN-VAE": where the [encoder](glossary.md#encoder) sits.
+# 3. the ablation at matched weights: pixel or learned similarity, with or without the GAN term,
+#    scored with a [Frechet distance](glossary.md#frechet-distance) (with its real-versus-real value) and a sharpness score;
+# 4. what the learned similarity tolerates (a small shift), computed;
+# 5. an unstable run, and its growing features;
+# 6. a discriminator with three classes (real / reconstructed / generated);
+# 7. VAE-GAN vs "GAN-VAE": where the [encoder](glossary.md#encoder) sits.
+#
+# Data: 28x28 [Fashion-MNIST](glossary.md#fashion-mnist). Every comparison is a **[verdict](glossary.md#verdict) over seeds**
+# (`genlearn.verdict.compare`: HOLDS, DOES NOT, or INCONCLUSIVE when three seeds cannot decide).
 
 # %% slideshow={"slide_type": "skip"}
+import math
+
 import matplotlib.pyplot as plt
 import torch
 
 from genlearn import seed_everything
-from genlearn.data import load_digits
 from genlearn.evaluate import aggregate_posterior_kl
-from genlearn.models import VAE, VAEGAN, vae_loss, vaegan_loss
-from genlearn.recipes import fit_vaegan
-from genlearn.sample_quality import digit_frechet_distance, sharpness, sharpness_gap
+from genlearn.models import VAEGAN, vaegan_loss
+from genlearn.models.base import map_batches
 from genlearn.models.vaegan import routes, term_gradient_norms, vaegan_grads
-from genlearn.train import fit
-from genlearn.viz import image_grid, loss_curves
+from genlearn.recipes import fit_vaegan
+from genlearn.sample_quality import frechet, frechet_reference, sharpness, sharpness_gap
+from genlearn.scale import base_seed, current, fashion
+from genlearn.verdict import DOES_NOT, HOLDS, compare, verdict_table
+from genlearn.viz import image_grid
 from genlearn.viz.vaegan import order_diagram, routing_figure, vaegan_diagram
-from genlearn.widgets import gamma_explorer, sample_viewer
+from genlearn.widgets import paired_samples, sample_viewer
 
-# tiny networks: one CPU thread is the fastest and gives the same bits on every machine
-seed_everything(0, threads=1)
-train, test = load_digits("train"), load_digits("test")
-EPOCHS = 20
+S = current()                      # GENLEARN_SCALE: laptop (default) or full
+SEED = base_seed()                 # GENLEARN_SEED, default 0; every seed below is SEED + k
+SEEDS = [SEED + k for k in range(3)]
+seed_everything(SEED, threads=1)   # one CPU thread: the same bits on every run
+train, test = fashion(S)
+x_train = train.x[: S.n_train // 3]             # the training subset of every run below
+N_FD = 1000                                     # the course's Frechet sample size
+reference = test.x[:N_FD]                       # fixed reference set: the first 1,000 test images
+FD_REAL = frechet_reference(N_FD, test.x)       # two disjoint sets of 1,000 real test images
+SHARP_REAL = float(sharpness(test.x).mean())    # the real images' sharpness, measured as they are
 
 
-def samples(model, n=1000, seed=0):
-    """n prior samples E[x|z], z ~ N(0, I), on the CPU."""
-    return model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu()
+def make_vaegan(similarity="feature", adversarial_weight=1.0, **options):
+    """The course's VAE-GAN for 28x28 images: MLP encoder and decoder (16-D code), a small conv
+    discriminator; the similarity term's weight is 1 / (2 sigma^2) = 50 in both spaces."""
+    return VAEGAN((1, 28, 28), 16, arch="mlp", hidden=S.hidden, dis_channels=tuple(c // 2 for c in S.channels),
+                  similarity=similarity, similarity_sigma=0.1, adversarial_weight=adversarial_weight, **options)
 
 
-def scores(model):
-    """Frechet distance and sharpness gap of 1,000 samples vs the real test digits."""
-    s = samples(model)
-    return {"frechet": digit_frechet_distance(s), "sharpness_gap": sharpness_gap(s)}
+probe = x_train[:256]                           # a fixed batch of real images
 
+
+def feature_size(epoch, model, history):
+    """After each epoch: the mean squared length |Dis_l(x)|^2 of the probe's features (section 5)."""
+    with torch.no_grad():
+        f = model.discriminator.features(probe.to(S.device), model.feature_layer)
+    history.setdefault("feature_size", []).append(float(f.pow(2).sum(1).mean()))
+
+
+def train_vaegan(seed, lr_dis=None, **options):
+    seed_everything(seed, threads=1)
+    model = make_vaegan(**options)
+    history = fit_vaegan(model, x_train, S.epochs(3), batch_size=64, lr_dis=lr_dis, seed=seed, progress=False,
+                         device=S.device, after_epoch=feature_size)
+    return model.eval(), history
+
+
+def samples(model, n=N_FD, seed=SEED):
+    """n prior samples sigmoid(Dec(z)), z ~ N(0, I), on the CPU."""
+    return model.sample(n, generator=torch.Generator(device=S.device).manual_seed(seed)).clamp(0, 1).cpu()
+
+
+print(f"Fashion-MNIST ({S.name} scale): {len(x_train)} training images, Frechet reference: {N_FD} test images; "
+      f"real-versus-real Frechet distance {FD_REAL:.2f}; real sharpness {SHARP_REAL:.3f}; seeds {SEEDS}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. Why squared error blurs
 #
 # Suppose the decoder cannot tell, from the code, *which* of two images is the
-# right one: here a real digit and the same digit shifted one pixel to the
+# right one: here a real garment and the same garment shifted one pixel to the
 # right, each with probability 1/2. Which single image $c$ minimises the
 # expected squared error $\mathbb{E}\,\lVert x - c\rVert^2$? Setting the
 # gradient $2(c - \mathbb{E}[x])$ to zero gives the **average** of the
 # candidates. Let us find it by gradient descent instead of algebra.
 
 # %%
-a = test.x[4]                                                    # a real digit (1, 8, 8)
-b = torch.zeros_like(a); b[..., 1:] = a[..., :-1]                # shifted one pixel right
+a = test.x[1]                                                     # a real garment (1, 28, 28)
+b = torch.zeros_like(a); b[..., 1:] = a[..., :-1]                 # shifted one pixel right
 candidates = torch.stack([a, b])
 
 c = torch.full_like(a, 0.5, requires_grad=True)
@@ -105,29 +142,18 @@ image_grid(torch.stack([a, b, c.detach().clamp(0, 1)]), ncols=3, title="candidat
 
 # %% [markdown]
 # The average wins on squared error (exactly half the error of betting on one
-# candidate) yet it is an image of *neither*: a double stroke at half
-# intensity, with weaker edges. **Sharpness** here is the mean image-gradient
-# magnitude (`genlearn.metrics.sharpness`), and it drops.
-#
-# A VAE with a pixel-wise [likelihood](glossary.md#likelihood) faces this at every pixel: whatever the
-# code leaves uncertain gets averaged. Its samples are measurably smoother than
-# real digits.
-
-# %%
-seed_everything(0, threads=1)
-vae = VAE((1, 8, 8), latent_dim=8, hidden=(256, 256), likelihood="bernoulli")
-fit(vae, vae_loss, train.x, EPOCHS, seed=0, progress=False)
-real_sharpness = float(sharpness(test.x).mean())
-vae_sharpness = float(sharpness(samples(vae)).mean())
-print(f"sharpness: real test digits {real_sharpness:.3f}, VAE samples {vae_sharpness:.3f}")
-assert vae_sharpness < 0.85 * real_sharpness
+# candidate) yet it is an image of *neither*: every edge is doubled at half
+# intensity. **Sharpness** here is the mean image-gradient magnitude
+# (`genlearn.sample_quality.sharpness`), measured on images as they are, and it drops.
+# A VAE with a pixel-wise loss faces this at every pixel: whatever the code leaves
+# uncertain gets averaged. Section 3 measures it on the VAE's samples.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. A discriminator after the decoder
 #
 # The VAE-GAN keeps the VAE's encoder and decoder and adds a **discriminator**
 # `Dis`, a small convolutional classifier. Three kinds of images go into it:
-# real digits $x$, reconstructions $\tilde x = \mathrm{Dec}(z)$ with
+# real images $x$, reconstructions $\tilde x = \mathrm{Dec}(z)$ with
 # $z \sim q(z|x)$, and samples $x_p = \mathrm{Dec}(z_p)$ with $z_p \sim N(0, I)$.
 
 # %%
@@ -143,21 +169,23 @@ vaegan_diagram()
 #   = \frac{1}{2\sigma^2}\lVert \mathrm{Dis}_l(x) - \mathrm{Dis}_l(\tilde x)\rVert^2 + \text{const}$;
 # * **GAN**: $\mathcal{L}_\text{GAN} = \log D(x) + \log(1 - D(\tilde x)) + \log(1 - D(x_p))$.
 #
-# The discriminator's features respond to strokes and edges, not to individual
-# pixels, so two images that differ by a small shift can be close in feature
-# space while far apart in pixels: the averaging of section 1 stops paying off.
-# Here is the similarity term computed step by step, checked against the library:
+# With $\sigma = 0.1$ the similarity weighs $1/(2\sigma^2) = 50$ against the KL's weight 1. Put
+# the same weight on pixels instead of features, $\frac{1}{2\sigma^2}\lVert x - \tilde x\rVert^2$,
+# and drop the GAN term, and you have a VAE with a squared-error reconstruction term: the rival
+# of section 3. (That VAE's loss is a Gaussian density of continuous pixels; the grey-level
+# [likelihood](glossary.md#likelihood) of lesson 04 is what we would report as [bits/dim](glossary.md#bits-per-dimension). No likelihood is reported in
+# this lesson: a VAE-GAN does not train one.) The similarity term step by step, checked against the library:
 
 # %%
-seed_everything(0, threads=1)
-gan = VAEGAN((1, 8, 8), latent_dim=8, hidden=(256, 256))         # same encoder/decoder as the VAE
-dev = next(gan.parameters()).device
-x = train.x[:100].to(dev)
-out = gan(x, torch.Generator().manual_seed(1))
+seed_everything(SEED, threads=1)
+gan = make_vaegan().to(S.device)
+x = x_train[:64].to(S.device)
+out = gan(x, torch.Generator(device=S.device).manual_seed(SEED))
 f_real = gan.discriminator.features(x, gan.feature_layer)        # Dis_l(x), one row per image
 f_rec = gan.discriminator.features(out.x_rec, gan.feature_layer)
 by_hand = (f_real - f_rec).pow(2).sum(1).mean() / (2 * gan.similarity_sigma**2)
-print(f"Dis_l has {f_real.shape[1]} units; similarity = {by_hand.item():.3f} (sigma = {gan.similarity_sigma})")
+print(f"Dis_l has {f_real.shape[1]} units; similarity = {by_hand.item():.3f} "
+      f"(weight 1/(2 sigma^2) = {1 / (2 * gan.similarity_sigma**2):.0f})")
 assert torch.allclose(by_hand, vaegan_loss(gan, x, out).similarity)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -166,7 +194,7 @@ assert torch.allclose(by_hand, vaegan_loss(gan, x, out).similarity)
 # | network | minimises | must **not** receive |
 # |---|---|---|
 # | encoder | $\mathcal{L}_\text{prior} + \mathcal{L}_\text{llike}$ | the GAN term |
-# | decoder | $\gamma\,\mathcal{L}_\text{llike} - \mathcal{L}_\text{GAN}$ (in practice the non-saturating $-\log D(\tilde x) - \log D(x_p)$) | the prior term |
+# | decoder | $\gamma\,\mathcal{L}_\text{llike} - \mathcal{L}_\text{GAN}$ (in practice the [non-saturating](glossary.md#non-saturating-loss) $-\log D(\tilde x) - \log D(x_p)$) | the prior term |
 # | discriminator | $-\mathcal{L}_\text{GAN}$ | the similarity term |
 #
 # All three networks sit in one computation graph, so every term *could* send a
@@ -176,13 +204,14 @@ assert torch.allclose(by_hand, vaegan_loss(gan, x, out).similarity)
 # objective only (`torch.autograd.grad` per group, then stepping).
 
 # %%
-norms = term_gradient_norms(gan, x, torch.Generator().manual_seed(1))
-used = {g: list(r) for g, r in routes(gan).items()}
+gen_batch = torch.Generator(device=S.device)
+norms = term_gradient_norms(gan, x, gen_batch.manual_seed(SEED))
+used = {g: [t for t, w in r.items() if w] for g, r in routes(gan).items()}
 routing_figure(norms, used)
 
 # %%
-_, grads = vaegan_grads(gan, x, torch.Generator().manual_seed(1))
-terms = vaegan_loss(gan, x, generator=torch.Generator().manual_seed(1))
+_, grads = vaegan_grads(gan, x, gen_batch.manual_seed(SEED))
+terms = vaegan_loss(gan, x, generator=gen_batch.manual_seed(SEED))
 params = gan.parameter_groups()
 
 
@@ -204,134 +233,207 @@ print({g: round(sum(float(t.pow(2).sum()) for t in v) ** 0.5, 3) for g, v in gra
 # Two more traps, both tested in `tests/test_vaegan.py`: the decoder's GAN
 # gradient must have the sign that *fools* the discriminator, and no network may
 # be stepped before the others' gradients are computed (otherwise they are
-# computed against weights that already moved).
+# computed against weights that already moved). The library's
+# `adversarial_weight` multiplies the decoder's GAN term; at 0 the decoder gets none, while
+# the discriminator keeps training, so its features (the learned similarity) are still learned.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 3. VAE vs VAE-GAN
+# ## 3. The ablation at matched weights
 #
-# `fit_vaegan` runs that step over the data (one Adam optimizer per network).
-# Same encoder and decoder as the VAE above, same number of epochs.
+# Four models with the same encoder, decoder, discriminator, data, epochs and the same
+# similarity weight 50, differing in two switches, each trained with three seeds:
+#
+# | | no GAN term for the decoder | with the GAN term |
+# |---|---|---|
+# | **pixel** similarity | a VAE (squared error, weight 50) | pixel + GAN |
+# | **learned** (feature) similarity | features only | the VAE-GAN of Larsen et al. |
+#
+# Scores: the Frechet distance of 1,000 prior samples to the 1,000 reference test images,
+# $FD = \lVert m_1 - m_2\rVert^2 + \mathrm{tr}(\Sigma_1 + \Sigma_2 - 2(\Sigma_1\Sigma_2)^{1/2})$
+# for Gaussians $N(m, \Sigma)$ fitted to the 64 features of a small Fashion-MNIST classifier
+# (lower is better; two real sets score the real-versus-real value printed with it), and the
+# samples' mean sharpness beside the real images', with the *sharpness gap*
+# $|s - s_\text{real}| / s_\text{real}$ (0: as sharp as real garments; too sharp counts too).
 
 # %%
-seed_everything(0, threads=1)
-gan = VAEGAN((1, 8, 8), latent_dim=8, hidden=(256, 256))
-history = fit_vaegan(gan, train.x, EPOCHS, seed=0, progress=False)
-loss_curves(history, keys=["prior", "similarity", "gan", "generator"], logy=True, title="VAE-GAN training")
+ARMS = {"VAE (pixel)": ("pixel", 0.0), "pixel + GAN": ("pixel", 1.0),
+        "features only": ("feature", 0.0), "VAE-GAN": ("feature", 1.0)}
+runs, scores = {}, {}
+for name, (similarity, weight) in ARMS.items():
+    for s in SEEDS:
+        runs[name, s] = train_vaegan(s, similarity=similarity, adversarial_weight=weight)
+        imgs = samples(runs[name, s][0])
+        scores[name, s] = {"frechet": frechet(imgs, reference), "sharpness": float(sharpness(imgs).mean()),
+                           "gap": sharpness_gap(imgs, test.x)}
+print(f"{'':14s} Frechet ({N_FD} vs {N_FD}; real vs real {FD_REAL:.2f})    sharpness (real {SHARP_REAL:.3f})"
+      f"     sharpness gap |s - s_real| / s_real")
+for name in ARMS:
+    print(f"{name:14s} " + "/".join(f"{scores[name, s]['frechet']:7.1f}" for s in SEEDS) + "          "
+          + "/".join(f"{scores[name, s]['sharpness']:.3f}" for s in SEEDS) + "        "
+          + "/".join(f"{scores[name, s]['gap']:.3f}" for s in SEEDS))
+
+
+def per_seed(name, key):
+    return [scores[name, s][key] for s in SEEDS]
+
+
+ablation = [
+    compare("VAE-GAN: sharpness closer to the real images' than the VAE's", per_seed("VAE-GAN", "gap"),
+            per_seed("VAE (pixel)", "gap")),
+    compare("VAE-GAN has a lower Frechet distance than the VAE", per_seed("VAE-GAN", "frechet"),
+            per_seed("VAE (pixel)", "frechet")),
+    compare("learned similarity, no GAN: sharpness closer to real than the VAE's", per_seed("features only", "gap"),
+            per_seed("VAE (pixel)", "gap")),
+    compare("learned similarity, no GAN: lower Frechet than the VAE", per_seed("features only", "frechet"),
+            per_seed("VAE (pixel)", "frechet")),
+    compare("GAN term on pixels: sharpness closer to real than the VAE's", per_seed("pixel + GAN", "gap"),
+            per_seed("VAE (pixel)", "gap")),
+    compare("GAN term on features: lower Frechet than features only", per_seed("VAE-GAN", "frechet"),
+            per_seed("features only", "frechet")),
+]
+print(verdict_table(ablation))
+assert all(v.verdict == HOLDS for v in ablation[:4])
+gan_share = {"sharpness gap (pixels)": abs(ablation[4].effect) / abs(ablation[2].effect),
+             "Frechet (features)": abs(ablation[5].effect) / abs(ablation[3].effect)}
+print("the GAN term's effect as a share of the learned similarity's: "
+      + ", ".join(f"{k} {v:.1%}" for k, v in gan_share.items()))
+assert all(v < 0.2 for v in gan_share.values())
+assert all(scores[name, s]["frechet"] > FD_REAL for name in ARMS for s in SEEDS)
+assert all(scores["VAE (pixel)", s]["sharpness"] < 0.8 * SHARP_REAL for s in SEEDS)
 
 # %%
-vae_scores, gan_scores = scores(vae), scores(gan)
-print(f"VAE     : Frechet {vae_scores['frechet']:6.2f}   sharpness gap {vae_scores['sharpness_gap']:.3f}")
-print(f"VAE-GAN : Frechet {gan_scores['frechet']:6.2f}   sharpness gap {gan_scores['sharpness_gap']:.3f}")
-assert gan_scores["frechet"] < vae_scores["frechet"]
-assert gan_scores["sharpness_gap"] < vae_scores["sharpness_gap"]
-fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
-for ax, (name, imgs) in zip(axes, [("real", test.x[:36]), ("VAE", samples(vae, 36)), ("VAE-GAN", samples(gan, 36))]):
-    ax.imshow(imgs.reshape(6, 6, 8, 8).permute(0, 2, 1, 3).reshape(48, 48), cmap="gray", vmin=0, vmax=1)
+vae, vaegan = runs["VAE (pixel)", SEED][0], runs["VAE-GAN", SEED][0]
+fig, axes = plt.subplots(1, 5, figsize=(15, 3.4))
+shown = {"real test images": test.x[:36]} | {name: samples(runs[name, SEED][0], 36) for name in ARMS}
+for ax, (name, imgs) in zip(axes, shown.items()):
+    ax.imshow(imgs.reshape(6, 6, 28, 28).permute(0, 2, 1, 3).reshape(168, 168), cmap="gray", vmin=0, vmax=1)
     ax.set_title(name); ax.axis("off")
 
 # %% [markdown]
-# The **Frechet distance** (`genlearn.metrics`) fits a Gaussian to the
-# penultimate-layer features of a small digit classifier, once on real test
-# digits and once on 1,000 samples, and measures how far apart the two
-# Gaussians are (lower is better). The **sharpness gap** is
-# |sharpness(samples) - sharpness(real)| / sharpness(real). With the same
-# networks and the same number of epochs, the VAE-GAN wins on both.
+# What the table says, and no more. The first four verdicts HOLD over the three seeds: the VAE-GAN's
+# samples have a sharpness closer to the real garments' and a lower Frechet distance than the
+# VAE's, and so do the samples of the model with the learned similarity and **no** GAN term.
+# The VAE's samples are blurry: below 80 % of the real sharpness on every seed (asserted). The last two rows
+# isolate the GAN term itself: its mean effect is less than a fifth of the learned similarity's
+# (the printed shares, asserted), because at this weight the decoder's GAN term (about one [nat](glossary.md#nat)
+# per image) is tiny beside a similarity term of hundreds of nats. So at this budget the learned
+# similarity, not the [adversarial term](glossary.md#adversarial-term), does almost all of the sharpening. The source article
+# presents the two as one method; this ablation separates them, and the GAN term's own
+# contribution is small here (whether it is distinguishable from zero is what the last two
+# verdicts say). Every Frechet distance stays far above the real-versus-real value: none of these
+# models is close to the data yet.
 #
-# Same epochs is not same cost, though: an epoch of the VAE-GAN (three
-# networks, three image sets through the discriminator) takes several times
-# longer. Give the VAE three times more epochs:
-
-# %%
-seed_everything(0, threads=1)
-vae_long = VAE((1, 8, 8), latent_dim=8, hidden=(256, 256), likelihood="bernoulli")
-vae_long_history = fit(vae_long, vae_loss, train.x, 3 * EPOCHS, seed=0, progress=False)
-long_scores = scores(vae_long)
-print(f"seconds: VAE-GAN {sum(history['seconds']):.1f} ({EPOCHS} epochs), "
-      f"VAE {sum(vae_long_history['seconds']):.1f} ({3 * EPOCHS} epochs)")
-print(f"VAE x3  : Frechet {long_scores['frechet']:6.2f}   sharpness gap {long_scores['sharpness_gap']:.3f}")
-assert long_scores["frechet"] < 0.5 * vae_scores["frechet"]          # much better than before...
-assert long_scores["frechet"] < 2 * gan_scores["frechet"]            # ...and in the VAE-GAN's range
-assert long_scores["sharpness_gap"] > 1.5 * gan_scores["sharpness_gap"]  # but still blurry
-
-# %% [markdown]
-# Longer training brings the VAE's Frechet distance down into the VAE-GAN's
-# range (its samples become more varied and better shaped), but not its
-# sharpness: the blur of section 1 is built into the pixel-wise loss, not a
-# matter of training time.
-# The benchmark `python -m genlearn.bench vaegan-digits` repeats the
-# same-epochs comparison over three seeds.
-#
-# Browse samples decoded from the *same* prior codes by both decoders:
+# **Question.** The widget shows the VAE's and the VAE-GAN's decodings of the *same* prior
+# codes. Move the slider through a few seeds of the codes: for what share of the codes would you
+# say the VAE-GAN's image has the crisper edges? Guess a percentage; the next cell measures it.
 
 # %% tags=["nbval-ignore-output"]
-sample_viewer({"VAE": vae, "VAE-GAN": gan})
+sample_viewer({"VAE": vae, "VAE-GAN": vaegan})
+
+# %%
+pairs = paired_samples({"VAE": vae, "VAE-GAN": vaegan}, n=N_FD, seed=SEED)
+crisper = float((sharpness(pairs["VAE-GAN"].clamp(0, 1)) > sharpness(pairs["VAE"].clamp(0, 1))).double().mean())
+print(f"the VAE-GAN's decoding is sharper than the VAE's for {crisper:.0%} of {N_FD} shared prior codes")
+assert crisper > 0.8
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 4. Harder to train: an unstable run
+# ## 4. What the learned similarity tolerates
+#
+# Section 1's average came from a one-pixel shift. A similarity that cares less about a small
+# shift than pixels do gives the decoder less reason to average. Measure it: for 1,000 test
+# garments, the squared distance between an image and its one-pixel shift, divided by the
+# squared distance between the image and a *different* garment - once in pixels and once in
+# the trained VAE-GAN's feature layer $\mathrm{Dis}_l$. The smaller the ratio, the more the
+# measure treats a shift as "the same garment".
+
+# %%
+def shift_ratio(embed, x):
+    """mean |f(x) - f(shift x)|^2 / mean |f(x) - f(other x)|^2 for a one-pixel shift to the right."""
+    shifted = torch.zeros_like(x); shifted[..., 1:] = x[..., :-1]
+    other = x.roll(1, dims=0)                                   # each image paired with a different one
+    f, f_shift, f_other = embed(x), embed(shifted), embed(other)
+    return float((f - f_shift).pow(2).sum(1).mean() / (f - f_other).pow(2).sum(1).mean())
+
+
+tolerance = {}
+for s in SEEDS:
+    dis = runs["VAE-GAN", s][0].discriminator
+    with torch.no_grad():
+        tolerance[s] = {"pixels": shift_ratio(lambda v: v.flatten(1), reference),
+                        "features": shift_ratio(lambda v: map_batches(
+                            lambda b: dis.features(b, dis.n_layers), dis, v), reference)}
+    print(f"seed {s}: shift / other-garment distance ratio: pixels {tolerance[s]['pixels']:.3f}, "
+          f"learned features {tolerance[s]['features']:.3f}")
+shift_verdict = compare("the learned similarity is more tolerant of a 1-pixel shift than pixels",
+                        [tolerance[s]["features"] for s in SEEDS], [tolerance[s]["pixels"] for s in SEEDS])
+print(verdict_table([shift_verdict]))
+assert shift_verdict.verdict != DOES_NOT
+assert all(0 < tolerance[s]["features"] < 1 and 0 < tolerance[s]["pixels"] < 1 for s in SEEDS)
+
+# %% [markdown]
+# Read the printed ratios seed by seed. A shift is a smaller step than a change of garment in
+# both measures (every ratio is below 1). Whether the learned features tolerate it *more* than
+# pixels depends on what each discriminator happened to learn: the ratios spread widely over the
+# seeds, and the verdict is what three seeds can say at this budget - it never came out DOES NOT
+# in our checks, but "the learned similarity is shift-tolerant", as the source article puts it,
+# is not established here unless the verdict reads HOLDS.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## 5. Harder to train: an unstable run
 #
 # A VAE has one objective; a VAE-GAN is a game between networks, and its
 # balance is fragile. Give the discriminator a learning rate ten times higher
-# than the encoder's and decoder's:
+# than the encoder's and decoder's, three seeds again. Every run of this lesson recorded after
+# each epoch the mean squared length of the features $\lVert\mathrm{Dis}_l(x)\rVert^2$ of a fixed
+# batch of real images: the reconstruction target of the similarity term.
 
 # %%
-seed_everything(0, threads=1)
-fast_d = VAEGAN((1, 8, 8), latent_dim=8, hidden=(256, 256))
-history_fast = fit_vaegan(fast_d, train.x, EPOCHS, lr_dis=1e-2, seed=0, progress=False)
-fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-for ax, key in zip(axes, ["gan", "similarity"]):
-    ax.plot(history[key], label="lr_dis = 1e-3 (balanced)")
-    ax.plot(history_fast[key], label="lr_dis = 1e-2 (D too fast)")
+balanced = {s: runs["VAE-GAN", s][1] for s in SEEDS}
+fast = {s: train_vaegan(s, lr_dis=1e-2) for s in SEEDS}
+fast_scores = {s: frechet(samples(fast[s][0]), reference) for s in SEEDS}
+fig, axes = plt.subplots(1, 3, figsize=(13, 3))
+for ax, key in zip(axes, ["gan", "similarity", "feature_size"]):
+    ax.plot(balanced[SEED][key], label="lr_dis = 1e-3 (balanced)")
+    ax.plot(fast[SEED][1][key], label="lr_dis = 1e-2 (D too fast)")
     ax.set_title(key); ax.set_xlabel("epoch"); ax.set_yscale("log")
 axes[0].legend()
-fast_scores = scores(fast_d)
-print(f"discriminator loss, last epoch: balanced {history['gan'][-1]:.2f}, fast D {history_fast['gan'][-1]:.2f}")
-print(f"similarity, last epoch: balanced {history['similarity'][-1]:.1f}, fast D {history_fast['similarity'][-1]:.1f}")
-print(f"Frechet: balanced {gan_scores['frechet']:.2f}, fast D {fast_scores['frechet']:.2f}")
-assert history_fast["gan"][-1] < history["gan"][-1]
-assert history_fast["similarity"][-1] > 3 * history["similarity"][-1]
-assert fast_scores["frechet"] > gan_scores["frechet"]
+for s in SEEDS:
+    print(f"seed {s}: feature size per epoch: balanced " + " ".join(f"{v:.0f}" for v in balanced[s]["feature_size"])
+          + "; fast D " + " ".join(f"{v:.0f}" for v in fast[s][1]["feature_size"])
+          + f"; Frechet balanced {scores['VAE-GAN', s]['frechet']:.1f}, fast D {fast_scores[s]:.1f}")
+unstable = [
+    compare("fast D: lower discriminator loss (D wins)", [fast[s][1]["gan"][-1] for s in SEEDS],
+            [balanced[s]["gan"][-1] for s in SEEDS]),
+    compare("fast D: larger similarity term (log)", [math.log(fast[s][1]["similarity"][-1]) for s in SEEDS],
+            [math.log(balanced[s]["similarity"][-1]) for s in SEEDS], better="higher"),
+    compare("fast D: features keep growing (last epoch vs first)", [fast[s][1]["feature_size"][-1] for s in SEEDS],
+            [fast[s][1]["feature_size"][0] for s in SEEDS], better="higher"),
+    compare("balanced: features keep growing (last epoch vs first)", [balanced[s]["feature_size"][-1] for s in SEEDS],
+            [balanced[s]["feature_size"][0] for s in SEEDS], better="higher"),
+    compare("fast D: larger features than balanced at the end", [fast[s][1]["feature_size"][-1] for s in SEEDS],
+            [balanced[s]["feature_size"][-1] for s in SEEDS], better="higher"),
+    compare("fast D: worse samples (higher Frechet)", [fast_scores[s] for s in SEEDS],
+            per_seed("VAE-GAN", "frechet"), better="higher"),
+]
+print(verdict_table(unstable))
+assert unstable[0].verdict == HOLDS
+assert all(fast[s][1]["similarity"][-1] > balanced[s]["similarity"][-1] for s in SEEDS)
 
 # %% [markdown]
-# The fast discriminator wins (its loss drops), and because the similarity is
-# measured in *its* features, which keep moving and growing, the
-# reconstruction target itself becomes unstable: the similarity term explodes
-# and the samples get worse. What stabilises it here is balance: the same
-# learning rate for all three networks (and Adam with $\beta_1 = 0.5$, the
-# usual GAN setting, the default of `fit_vaegan`).
-#
-# ### The weight $\gamma$
-#
-# $\gamma$ weighs the similarity against the GAN term in the *decoder's*
-# objective. Train one more run with a far smaller $\gamma$:
-
-# %%
-runs = {1.0: gan}
-for g in (0.01,):
-    seed_everything(0, threads=1)
-    runs[g] = VAEGAN((1, 8, 8), latent_dim=8, hidden=(256, 256), gamma=g)
-    fit_vaegan(runs[g], train.x, EPOCHS, seed=0, progress=False)
-
-
-def recon_error(model):
-    with torch.no_grad():
-        return float((model.reconstruct(test.x.to(dev)).cpu() - test.x).pow(2).flatten(1).sum(1).mean())
-
-
-for g in sorted(runs):
-    print(f"gamma {g:>6}: reconstruction error {recon_error(runs[g]):.2f}, " +
-          ", ".join(f"{k} {v:.3f}" for k, v in scores(runs[g]).items()))
-assert recon_error(runs[0.01]) > 1.3 * recon_error(runs[1.0])
-
-# %% [markdown]
-# With a tiny $\gamma$ the decoder listens almost only to the discriminator:
-# images that look like digits, but not like *the input*, so the
-# reconstruction error rises. Move the slider to compare:
-
-# %% tags=["nbval-ignore-output"]
-gamma_explorer(runs, test.x[:16])
+# The first verdict HOLDS: the fast discriminator wins its game (its loss is lower). On every seed
+# the similarity term, measured in *its* features, ends larger than in the balanced run (asserted;
+# the second verdict, on a log scale, says whether three seeds pin down by how much): the decoder
+# is chasing a target that the discriminator keeps moving. An earlier version of this
+# lesson *told* you that the features "keep growing"; measured, the feature size does grow over
+# the first epochs in most runs, but the next three verdicts show how far three seeds support
+# "keeps growing" (last epoch against first, in each run) and "larger than balanced": where they
+# read INCONCLUSIVE, the growth is real in some runs and not in others, and we do not claim it.
+# The last verdict says whether the samples are worse.
+# What stabilises training here is balance: the same learning rate for all three networks (and
+# Adam with $\beta_1 = 0.5$, the usual GAN setting, the default of `fit_vaegan`).
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 5. Three classes: real, reconstructed, generated
+# ## 6. Three classes: real, reconstructed, generated
 #
 # In the two-class game the decoder only has to make $\tilde x$ and $x_p$ look
 # real. Nothing checks that codes from the encoder look like codes from the
@@ -345,61 +447,67 @@ gamma_explorer(runs, test.x[:16])
 # look like prior codes.
 #
 # We measure how far the encoded codes are from the prior with the Gaussian
-# fitted to the aggregate [posterior](glossary.md#posterior) $q(z) = \frac1N\sum_n q(z|x_n)$ (test
-# digits) and its KL to $N(0, I)$ (lesson 03's formula).
+# fitted to the [aggregate posterior](glossary.md#aggregate-posterior) $q(z) = \frac1N\sum_n q(z|x_n)$ (the reference test
+# images) and its KL to $N(0, I)$ (lesson 03's formula).
 
 # %%
-seed_everything(0, threads=1)
-three = VAEGAN((1, 8, 8), latent_dim=8, hidden=(256, 256), discriminator="three_class")
-history_three = fit_vaegan(three, train.x, EPOCHS, seed=0, progress=False)
+three = {s: train_vaegan(s, discriminator="three_class")[0] for s in SEEDS}
 
 
 def code_kl(model):
-    with torch.no_grad():
-        mu, logvar = model.encode(test.x.to(next(model.parameters()).device))
+    mu, logvar = model.encode(reference.to(S.device))
     return aggregate_posterior_kl(mu, logvar)
 
 
-def rec_vs_gen_accuracy(model):
+def rec_vs_gen_accuracy(model, seed):
     """How often the three-class discriminator ranks 'reconstructed' above 'generated' on the right image."""
-    with torch.no_grad():
-        out = model(test.x.to(next(model.parameters()).device), torch.Generator().manual_seed(3))
-        lr, lg = model.discriminator(out.x_rec), model.discriminator(out.x_gen)
+    out = model(reference.to(S.device), torch.Generator(device=S.device).manual_seed(seed))
+    lr, lg = model.discriminator(out.x_rec), model.discriminator(out.x_gen)
     return float(torch.cat([lr[:, 1] > lr[:, 2], lg[:, 2] > lg[:, 1]]).float().mean())
 
 
-kls = {"VAE": code_kl(vae), "VAE-GAN, two classes": code_kl(gan), "VAE-GAN, three classes": code_kl(three)}
-for name, v in kls.items():
-    print(f"{name:24s} KL(aggregate posterior || prior) = {v:.3f} nats")
-print(f"three-class D tells recon from generated on {rec_vs_gen_accuracy(three):.0%} of test images (coin: 50%)")
-print("three-class scores:", {k: round(v, 3) for k, v in scores(three).items()})
-
-# %%
-accuracy = rec_vs_gen_accuracy(three)
-assert kls["VAE"] < 0.5 * min(kls["VAE-GAN, two classes"], kls["VAE-GAN, three classes"])
-assert accuracy > 0.6
-assert kls["VAE-GAN, three classes"] > 0.5 * kls["VAE-GAN, two classes"]
+with torch.no_grad():
+    kls = {(name, s): code_kl(model) for s in SEEDS for name, model in
+           (("VAE", runs["VAE (pixel)", s][0]), ("two classes", runs["VAE-GAN", s][0]), ("three classes", three[s]))}
+    accuracy = {s: rec_vs_gen_accuracy(three[s], s) for s in SEEDS}
+for name in ("VAE", "two classes", "three classes"):
+    print(f"{name:14s} KL(aggregate posterior || prior) = " + "/".join(f"{kls[name, s]:.2f}" for s in SEEDS) + " nats")
+print("three-class D tells reconstructed from generated on " + "/".join(f"{accuracy[s]:.0%}" for s in SEEDS)
+      + " of the reference images (coin: 50%)")
+three_verdicts = [
+    compare("three classes bring the codes closer to the prior than two", [kls["three classes", s] for s in SEEDS],
+            [kls["two classes", s] for s in SEEDS]),
+    compare("three-class codes are closer to the prior than the VAE's", [kls["three classes", s] for s in SEEDS],
+            [kls["VAE", s] for s in SEEDS]),
+]
+print(verdict_table(three_verdicts))
+assert all(accuracy[s] > 0.6 for s in SEEDS)
+assert three_verdicts[0].verdict != HOLDS
+# the old lesson's finding (VAE codes at less than half the VAE-GANs' KL) does not hold at matched weights:
+assert all(kls["VAE", s] > 0.5 * min(kls["two classes", s], kls["three classes", s]) for s in SEEDS)
 
 # %% [markdown]
-# What the numbers say, on 8x8 digits:
+# What the numbers say on Fashion-MNIST at this budget:
 #
-# * Both VAE-GANs leave the codes clearly farther from the prior than the plain
-#   VAE (less than half its KL): the similarity term, weighted by
-#   $1/(2\sigma^2)$, outweighs the KL term in the encoder's objective.
-# * The three-class discriminator still tells reconstructions from generated
-#   images apart well above the 50% of a coin: the two kinds of fakes are not
-#   alike yet.
-# * The codes are not markedly closer to the prior with three classes (the KL is
-#   not even halved). The argument "the decoder is shared, so only the codes can
-#   change" assumes the decoder cannot map two different code distributions to
-#   similar images; a flexible decoder can, and the encoder's `code` term can
-#   also be met by making reconstructions *worse*. The variant was reported to
-#   give only a small gain; at this scale we cannot measure one.
+# * The three-class discriminator still tells reconstructions from generated images apart
+#   well above the 50 % of a coin on every seed: the two kinds of fakes are not alike yet.
+# * The first verdict asks whether three classes bring the encoded codes closer to the prior
+#   than two. It does not read HOLDS (asserted); in our sweep over the base seeds 0-4 it read
+#   DOES NOT wherever we looked: the three-class codes end *farther* from the prior. That
+#   contradicts the variant's argument "the decoder is shared, so only the codes can change",
+#   which assumes the decoder cannot map two different code distributions to similar images; a
+#   flexible decoder can, and the encoder's `code` term can also be met by making
+#   reconstructions *worse*.
+# * The second verdict compares with the VAE of section 3, whose KL term has the same weight 1
+#   against a similarity weight of 50. An earlier version of this lesson, whose VAE had a
+#   Bernoulli likelihood (weight 1 on its reconstruction), found the VAE's codes much closer to
+#   the prior than either VAE-GAN's (less than half their KL); at matched weights that does not
+#   hold on any seed (asserted), and the printed KLs show where each model lands.
 #
 # Measuring, rather than trusting the story, is the point of this section.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 6. VAE-GAN vs "GAN-VAE"
+# ## 7. VAE-GAN vs "GAN-VAE"
 #
 # The encoder can sit on either side of the [generator](glossary.md#generator):
 
@@ -420,18 +528,22 @@ order_diagram()
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 #
-# * Under squared error the optimal prediction for an uncertain input is the
-#   average of the possibilities: blur is the price of a pixel-wise loss.
-# * A VAE-GAN measures reconstructions in a discriminator's feature layer and
-#   adds a GAN term; on our digits, at the same number of epochs, its samples
-#   are measurably closer to real digits (Frechet distance) and their sharpness is closer to the real digits'
-#   than a VAE's, even one trained three times longer.
+# What this notebook measured, over three seeds, and no more:
+#
+# * Under squared error the optimal prediction for an uncertain input is the average of the
+#   possibilities (computed, section 1): blur is the price of a pixel-wise loss.
+# * At the same weight 50, data and epochs, the VAE-GAN's samples are closer to real garments in
+#   sharpness and in Frechet distance (always beside the real-versus-real value) than the VAE's;
+#   the learned similarity alone, without the GAN term, does the same (verdicts, section 3). The
+#   VAE's samples are blurry (below 80 % of the real images' sharpness).
+#   Whether the GAN term adds anything at this budget is what the last two verdicts of that
+#   table say.
+# * How much the learned similarity tolerates a one-pixel shift, compared with pixels, is
+#   measured per seed; the verdict of section 4 says whether three seeds establish it.
 # * Each network must be trained only by its own objective: encoder by prior +
 #   similarity, decoder by $\gamma$ similarity + adversarial term, discriminator
-#   by the GAN loss.
-# * It is a game: the balance of learning rates and $\gamma$ decides whether it
-#   trains at all.
+#   by the GAN loss (checked, section 2).
+# * It is a game: a discriminator ten times faster wins, and the similarity measured in its
+#   features ends larger than in the balanced run on every seed (section 5).
 #
-# **Glossary**: discriminator 判别器, generator 生成器, reconstruction 重构,
-# learned similarity metric 学习到的相似性度量, blurry 模糊, adversarial 对抗,
-# aggregate posterior 聚合后验, non-saturating loss 非饱和损失.
+# The terms are in the [glossary](glossary.md).
