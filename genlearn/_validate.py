@@ -9,6 +9,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+__all__ = [
+    "as_tensor", "check_finite", "check_positive", "check_count", "check_grid", "check_same_shape", "apply",
+    "check_number", "check_finite_loss",
+]
+
 Number = float | int
 
 

@@ -514,24 +514,8 @@ def _cmd_data_help(args: argparse.Namespace) -> int:
     return 2
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
+_positive_int = bounded_int(1, 10**9)  # counts and sizes: the one argparse number check, with an upper bound
+_positive_float = bounded_float(1e9)
 
 
 class _Parser(argparse.ArgumentParser):

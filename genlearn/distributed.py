@@ -18,6 +18,13 @@ import os
 import torch
 import torch.distributed as dist
 
+from genlearn.runtime import device as best_device
+
+__all__ = [
+    "launched_by_torchrun", "is_initialized", "init_from_env", "rank", "world_size", "is_main_process",
+    "process_device", "epoch_order", "average", "average_gradients", "broadcast_int", "broadcast_parameters",
+]
+
 
 def launched_by_torchrun() -> bool:
     """True when the environment asks for more than one process (``WORLD_SIZE`` > 1)."""
@@ -54,11 +61,13 @@ def is_main_process() -> bool:
     return rank() == 0
 
 
-def device() -> torch.device:
-    """This process's device: its own GPU under nccl, else the CPU (gloo)."""
-    if torch.cuda.is_available():
+def process_device() -> torch.device:
+    """This process's device under torchrun: :func:`genlearn.device`'s choice (``GENLEARN_DEVICE``
+    honoured), made specific to the process: its own GPU ``cuda:LOCAL_RANK`` under nccl."""
+    dev = best_device()
+    if dev.type == "cuda" and dev.index is None:
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return torch.device("cpu")
+    return dev
 
 
 def epoch_order(n: int, epoch: int, seed: int, shuffle: bool = True,
@@ -114,7 +123,7 @@ def broadcast_int(value: int) -> int:
     """Rank 0's ``value`` on every process."""
     if not is_initialized():
         return value
-    t = torch.tensor([value], dtype=torch.int64, device=device())
+    t = torch.tensor([value], dtype=torch.int64, device=process_device())
     dist.broadcast(t, src=0)
     return int(t.item())
 

@@ -8,6 +8,8 @@ import random
 import numpy as np
 import torch
 
+__all__ = ["seed_everything", "device", "denormals_flushed", "flush_denormals_at_import"]
+
 
 def seed_everything(seed: int, threads: int | None = None) -> None:
     """Seed Python, NumPy and PyTorch (CPU and every CUDA device).

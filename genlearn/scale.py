@@ -5,7 +5,7 @@
 * ``laptop`` (default): a fixed subset of 28x28 Fashion-MNIST (6,000 training and 2,000 test
   images), small networks and short runs, so that each lesson runs in about two minutes on a
   2-core CPU with one thread;
-* ``full``: all 60,000 training and 10,000 test images, wider networks, four times the epochs,
+* ``full``: all 60,000 training and 10,000 test images, wider networks, twice the epochs,
   on :func:`genlearn.device` (a GPU where there is one).
 
 The same lesson code runs at both scales: a lesson asks ``S = current()`` for its sizes
@@ -69,7 +69,7 @@ class Scale:
 
 SCALES = {
     "laptop": Scale("laptop", 6000, 2000, 1, (16, 32), (256,), False, 3000, 6),
-    "full": Scale("full", 60000, 10000, 4, (32, 64), (512, 256), True, 60000, 30),
+    "full": Scale("full", 60000, 10000, 2, (32, 64), (512,), True, 60000, 20),
 }
 
 

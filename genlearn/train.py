@@ -248,7 +248,7 @@ def fit(
     if batch_size % world:
         raise ValueError(f"batch_size {batch_size} must be divisible by the number of processes ({world})")
     if device is None:
-        dev = distributed.device() if parallel else default_device()
+        dev = distributed.process_device() if parallel else default_device()
     else:
         dev = _check_device(device)
     tensors = tuple(t.to(dev) for t in _as_tensors(train_data, "train_data"))

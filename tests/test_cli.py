@@ -71,7 +71,7 @@ def test_unknown_data_is_a_one_line_error(tmp_path):
 
 
 def test_sample_needs_at_least_one(tmp_path):
-    assert_one_line_error(genlearn("sample", "model.pt", "-n", "0", "--out", str(tmp_path / "g.png")), "must be >= 1")
+    assert_one_line_error(genlearn("sample", "model.pt", "-n", "0", "--out", str(tmp_path / "g.png")), "from 1 to")
 
 
 def test_sample_missing_checkpoint(tmp_path):

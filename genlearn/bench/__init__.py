@@ -4,6 +4,8 @@ Run one with ``python -m genlearn.bench NAME`` (or ``genlearn bench NAME``); eac
 prints progress and then one JSON object on its last line.
 """
 
+__all__ = ["BENCHMARKS"]
+
 # name -> module with a ``main(argv: list[str] | None = None) -> int`` function
 BENCHMARKS = {
     "vae-digits": "genlearn.bench.vae_digits",

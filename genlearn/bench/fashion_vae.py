@@ -38,6 +38,7 @@ import time
 import torch
 from torch import Tensor, nn
 
+from genlearn.bench._bare import bare_loop
 from genlearn.data import load_fashion_mnist
 from genlearn.evaluate import IndependentPixels, bits_per_dim
 from genlearn.models import VAE, DiscretizedLogistic, vae_loss
@@ -116,28 +117,6 @@ def _pythae_vae(epochs: int, x: Tensor, seed: int) -> tuple[nn.Module, float]:
     return model.eval(), seconds
 
 
-def _bare_loop(epochs: int, x: Tensor, seed: int) -> list[float]:
-    seed_everything(seed)
-    model = VAE((1, 28, 28), LATENT, arch="conv", channels=CHANNELS, likelihood="logistic", levels=256)
-    try:
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    except (RuntimeError, ValueError, TypeError):
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    gen = torch.Generator().manual_seed(seed)
-    seconds = []
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        model.train()
-        perm = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), 128):
-            loss = vae_loss(model, x.index_select(0, perm[i : i + 128])).loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        seconds.append(time.perf_counter() - t0)
-    return seconds
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genlearn.bench fashion-vae", description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=10)
@@ -161,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     course = VAE((1, 28, 28), LATENT, arch="conv", channels=CHANNELS, likelihood="logistic", levels=256)
     history = fit(course, vae_loss, train, args.epochs, batch_size=128, lr=1e-3, seed=args.seed, device="cpu",
                   progress=False)
-    bare = _bare_loop(args.epochs, train, args.seed)
+    seed_everything(args.seed)
+    bare_model = VAE((1, 28, 28), LATENT, arch="conv", channels=CHANNELS, likelihood="logistic", levels=256)
+    bare = bare_loop(bare_model, vae_loss, train, args.epochs, 128, 1e-3, args.seed)
     course_bits = _iwae_bits(lambda xb: course.encode(xb), course.decode, course.px_given_z, test, args.k, args.seed)
     result.update(course_nll_bits_per_dim=round(course_bits, 4),
                   course_seconds_per_epoch_median=round(statistics.median(history["seconds"]), 4),

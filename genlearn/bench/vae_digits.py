@@ -36,6 +36,7 @@ import time
 
 import torch
 
+from genlearn.bench._bare import bare_loop
 from genlearn.data import load_digits
 from genlearn.evaluate import elbo, iwae_bound
 from genlearn.models import VAE, vae_loss
@@ -60,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     history = fit(model, vae_loss, x_train, args.epochs, batch_size=100, lr=1e-3, seed=args.seed,
                   device=args.device, progress=not args.no_progress)
     train_seconds = sum(history["seconds"])
-    bare = _bare_loop(args.epochs, args.seed, x_train, torch.device(args.device))
+    seed_everything(args.seed)
+    bare_model = VAE((1, 8, 8), latent_dim=8, arch="mlp", hidden=(256, 256), likelihood="bernoulli").to(args.device)
+    bare = bare_loop(bare_model, vae_loss, x_train.to(args.device), args.epochs, 100, 1e-3, args.seed)
 
     t_eval = time.perf_counter()
     generator = torch.Generator().manual_seed(args.seed)
@@ -87,30 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(result))
     return 0
-
-
-def _bare_loop(epochs: int, seed: int, x: torch.Tensor, device: torch.device) -> list[float]:
-    """The same protocol written as a bare loop; returns the seconds of each epoch."""
-    seed_everything(seed)
-    model = VAE((1, 8, 8), latent_dim=8, arch="mlp", hidden=(256, 256), likelihood="bernoulli").to(device)
-    try:
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    except (RuntimeError, ValueError, TypeError):
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = x.to(device)
-    gen = torch.Generator().manual_seed(seed)
-    seconds = []
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        model.train()
-        perm = torch.randperm(len(x), generator=gen).to(device)
-        for i in range(0, len(x), 100):
-            loss = vae_loss(model, x.index_select(0, perm[i : i + 100])).loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        seconds.append(time.perf_counter() - t0)
-    return seconds
 
 
 if __name__ == "__main__":

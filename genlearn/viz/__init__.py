@@ -16,6 +16,9 @@ from genlearn.viz.images import (
     tile_images,
 )
 
+__all__ = ["plot_error_vs_n", "image_grid", "interpolation_strip", "latent_scatter", "latent_traversal", "loss_curves",
+           "show_reconstructions", "tile_images"]
+
 
 def _register_notebook_display() -> None:
     """Let a bare ``Figure`` returned by a genlearn plot show up as an output cell in Jupyter."""

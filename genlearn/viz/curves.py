@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 from genlearn.expectation import loglog_slope
 
+__all__ = ["plot_error_vs_n"]
+
 
 def plot_error_vs_n(ns: Sequence[float], errors: Mapping[str, Sequence[float]], ax=None,
                     reference: Mapping[str, float] | None = None, xlabel: str = "number of points n"):

@@ -18,3 +18,9 @@ from genlearn.widgets.latent import (
     traverse,
 )
 from genlearn.widgets.vaegan import gamma_explorer, gamma_view, paired_samples, sample_viewer
+
+__all__ = [
+    "estimate_expectation", "expectation_explorer", "kl_explorer", "kl_view", "mc_spread", "mc_spread_explorer",
+    "decode_point", "decode_points", "encode_mean", "interpolate", "interpolation_frames", "interpolation_slider",
+    "latent_explorer", "traverse", "gamma_explorer", "gamma_view", "paired_samples", "sample_viewer",
+]

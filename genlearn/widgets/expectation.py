@@ -16,6 +16,10 @@ from torch import Tensor
 from genlearn import expectation
 from genlearn._validate import check_count
 
+__all__ = [
+    "Distribution", "ExpectationView", "estimate_expectation", "plot_expectation", "expectation_explorer",
+]
+
 
 @dataclass(frozen=True)
 class Distribution:
