@@ -108,3 +108,89 @@ def free_bits_kl(kl_per_dim, lam):
     raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('free_bits_kl')")
 # %%
 check("free_bits_kl", free_bits_kl)
+
+# %% [markdown]
+# ## Exercise 6 (build and train): a VAE of your own
+#
+# Put the pieces together into a model. Write a class `TinyVAE(n_pixels, n_latent)`
+# (a `torch.nn.Module`) with this interface, for flat binary images `x` of shape
+# `(batch, n_pixels)`:
+#
+# - `encode(x)` returns `(mu, logvar)`, each `(batch, n_latent)`;
+# - `reparameterize(mu, logvar)` returns a draw of `z` that gradients flow through;
+# - `decode(z)` returns the Bernoulli decoder's logits, `(batch, n_pixels)`;
+# - `loss(x)` returns the negative ELBO, in nats per example (a single-number tensor).
+#
+# The check builds your class, trains it with Adam (learning rate 1e-3, batches of
+# 100, 60 epochs or 40 s, whichever comes first) on 1,200 binarised 8x8 digits it
+# picks itself, then measures the test ELBO from your `encode` and `decode`, and
+# compares your `loss(x)` with it. Target: test -ELBO at most 23 nats. The cell
+# below the class trains it once here, so you can watch the loss fall.
+
+# %%
+class TinyVAE(torch.nn.Module):
+    """A one-hidden-layer MLP VAE with a Bernoulli decoder and a N(0, I) prior."""
+
+    def __init__(self, n_pixels, n_latent, n_hidden=128):
+        super().__init__()
+        raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('vae_build_train')")
+
+    def encode(self, x):
+        raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('vae_build_train')")
+
+    def reparameterize(self, mu, logvar):
+        raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('vae_build_train')")
+
+    def decode(self, z):
+        raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('vae_build_train')")
+
+    def loss(self, x):
+        raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('vae_build_train')")
+
+
+# %% tags=["nbval-ignore-output"]
+from genlearn.data import load_digits  # noqa: E402
+
+digits = load_digits("train", binarize=True).x.flatten(1)
+torch.manual_seed(0)
+my_vae = TinyVAE(64, 8)
+optimizer = torch.optim.Adam(my_vae.parameters(), lr=1e-3)
+for epoch in range(30):
+    for batch in digits[torch.randperm(len(digits))].split(100):
+        loss = my_vae.loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    if epoch % 10 == 9:
+        print(f"epoch {epoch + 1}: -ELBO {loss.item():.1f} nats")
+
+# %%
+check("vae_build_train", TinyVAE)
+
+# %% [markdown]
+# ## Exercise 7 (predict, then measure): what does beta do to the KL?
+#
+# The $\beta$-VAE minimises $\mathbb{E}_q[-\log p(x|z)] + \beta\,KL(q(z|x)\,\|\,p(z))$.
+# Train the same VAE twice on the same data, with $\beta = 1$ and $\beta = 2$. How
+# does the KL term of the trained model (measured on the test images) change when
+# $\beta$ doubles? Write your prediction *before* running the experiment below:
+# return `"increases"`, `"decreases"` or `"stays the same"`.
+
+# %%
+def predict_kl_when_beta_doubles():
+    """Your prediction: "increases", "decreases" or "stays the same"."""
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('predict_kl_beta')")
+
+
+# %% [markdown]
+# Now measure: `kl_versus_beta` trains one VAE per $\beta$ (same seed, same data)
+# and returns the test KL in nats. The check runs the same experiment and tells
+# you what it measured.
+
+# %%
+from genlearn.checks.vae import kl_versus_beta  # noqa: E402
+
+kl_versus_beta(betas=(1.0, 2.0))
+
+# %%
+check("predict_kl_beta", predict_kl_when_beta_doubles)

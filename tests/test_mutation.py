@@ -2,7 +2,9 @@
 
 Each solution function is mutated one change at a time - an arithmetic operator, a comparison, a
 numeric constant, a sign, a reduction (sum/mean, max/min, argmin/argmax, the dimension), exp/log,
-a dropped ``.detach()`` - and checked in this process. Mutants that compute the same function are
+a dropped ``.detach()`` - and checked in this process. The build-and-train and
+predict-then-measure exercises (whose checks train models) have targeted wrong answers in
+tests/test_depths.py instead. Mutants that compute the same function are
 declared in ``EQUIVALENT`` with the reason; the others must be rejected.
 """
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from genlearn.checks import run_check
+from genlearn.checks import registry, run_check
 from genlearn.checks.notebook import code_cells, load_definitions, notebook_exercises
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +110,10 @@ def mutation_report(solution: Path) -> tuple[int, int, list[str]]:
     functions = {node.name: node for node in ast.parse(solution.read_text()).body if isinstance(node, ast.FunctionDef)}
     total = killed = 0
     survivors = []
+    exercises = registry()
     for exercise_id, name in notebook_exercises(solution):
+        if exercises[exercise_id].depth != "function":  # build-and-train and predict exercises: tests/test_depths.py
+            continue
         for description, mutant in _mutations(functions[name]):
             source = ast.unparse(mutant)
             if any(ex == exercise_id and snippet in source for ex, snippet in EQUIVALENT):

@@ -29,18 +29,22 @@ ROOT = Path(__file__).resolve().parent.parent
 BEGIN = re.compile(r"^(?P<indent>\s*)(?P<md># )?# BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*(# )?# END SOLUTION\s*$")
 OLD = re.compile(r"^\s*(# )?(#{2,} (BEGIN|END) SOLUTION|# (BEGIN|END) SOLUTION\S.*|# (BEGIN|END) SOLUTION\s+\S.*)$")
-DEF = re.compile(r"^(?P<indent>\s*)def (?P<name>\w+)\(")
+DEF = re.compile(r"^(?P<indent>\s*)(def|class) (?P<name>\w+)[(:]")
 CHECK = re.compile(r"""check\(\s*["'](?P<id>\w+)["']\s*,\s*(?P<fn>\w+)\s*\)""")
 
 
 def _exercise_id(lines: list[str], at: int, checks: dict[str, str]) -> str | None:
-    """The exercise id of the function enclosing line ``at`` (via the notebook's check calls)."""
+    """The exercise id of the function or class enclosing line ``at`` (via the notebook's check calls):
+    the outermost enclosing definition a check call names (a method's class), else the innermost one."""
     indent = len(lines[at]) - len(lines[at].lstrip())
+    enclosing = []
     for line in reversed(lines[:at]):
         m = DEF.match(line)
         if m and len(m.group("indent")) < indent:
-            return checks.get(m.group("name"), m.group("name"))
-    return None
+            enclosing.append(m.group("name"))
+            indent = len(m.group("indent"))
+    named = [checks[name] for name in enclosing if name in checks]
+    return named[-1] if named else (enclosing[0] if enclosing else None)
 
 
 def stub(indent: str, exercise_id: str | None) -> str:

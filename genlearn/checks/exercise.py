@@ -65,6 +65,7 @@ class Exercise:
     hints: tuple[str, ...]
     points: float = 1
     module: str = ""
+    depth: str = "function"
     cases: list[Case] = field(default_factory=list)
 
     def case(self, make: Callable[[torch.Generator], Inputs],
@@ -81,9 +82,19 @@ class Exercise:
 _REGISTRY: dict[str, Exercise] = {}
 
 
+DEPTHS = ("function", "build", "predict")
+
+
 def exercise(id: str, title: str, *, hints: tuple[str, ...] | list[str], points: float = 1,
-             module: str | None = None) -> Exercise:
-    """Declare and register an exercise; a second exercise with the same ``id`` is an error."""
+             module: str | None = None, depth: str = "function") -> Exercise:
+    """Declare and register an exercise; a second exercise with the same ``id`` is an error.
+
+    ``depth``: ``"function"`` (write one function), ``"build"`` (build and train: the student's class or
+    function is trained by the check's run step within a bounded time, and the checker verifies targets
+    on the numbers that come back) or ``"predict"`` (predict, then measure: the student's answer is
+    compared with a measurement the checker makes)."""
+    if depth not in DEPTHS:
+        raise ValueError(f"exercise {id!r}: depth must be one of {DEPTHS}, got {depth!r}")
     if not id.isidentifier():
         raise ValueError(f"an exercise id must be a Python identifier, got {id!r}")
     if not 2 <= len(hints) <= 3:
@@ -93,7 +104,7 @@ def exercise(id: str, title: str, *, hints: tuple[str, ...] | list[str], points:
     if id in _REGISTRY:
         raise ValueError(f"exercise id {id!r} is already declared in {_REGISTRY[id].module}; "
                          "ids are unique: add cases to that exercise or choose another id")
-    ex = Exercise(id, title, tuple(hints), points, module or sys._getframe(1).f_globals.get("__name__", ""))
+    ex = Exercise(id, title, tuple(hints), points, module or sys._getframe(1).f_globals.get("__name__", ""), depth)
     _REGISTRY[id] = ex
     return ex
 

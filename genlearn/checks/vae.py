@@ -7,10 +7,12 @@ import math
 import torch
 import torch.nn.functional as F
 
+from genlearn.checks._train import digits_split, target, train_loop
 from genlearn.checks._util import close, grads, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
 
-__all__ = ["REPARAMETERIZE", "BERNOULLI_NLL", "NEGATIVE_ELBO", "IWAE_FROM_LOG_WEIGHTS", "FREE_BITS_KL"]
+__all__ = ["REPARAMETERIZE", "BERNOULLI_NLL", "NEGATIVE_ELBO", "IWAE_FROM_LOG_WEIGHTS", "FREE_BITS_KL",
+           "VAE_BUILD_TRAIN", "PREDICT_KL_BETA", "kl_versus_beta"]
 
 
 def _bce(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
@@ -181,3 +183,110 @@ def _value(inp, out):
     got = to_float(out, "free_bits_kl(kl, 0.5)")
     close(got, want, 1e-9, "average each latent's KL over the batch first, then clamp each from below at lam and add"
           + (" (you clamped before averaging)" if abs(got - per_example) < 1e-9 else ""))
+
+
+# --- build and train: class TinyVAE(n_pixels, n_latent) --------------------------------------------
+VAE_BUILD_TRAIN = exercise(
+    "vae_build_train", "build and train: a VAE class whose loss(x) is the negative ELBO, trained to a test target",
+    points=4, depth="build",
+    hints=(
+        "Four parts: an encoder network that outputs 2 * n_latent numbers (split them into mu and logvar), a "
+        "decoder network from n_latent to n_pixels logits, a reparameterised draw of z, and the loss. One "
+        "hidden layer of a hundred or so units with a ReLU is enough for the 8x8 digits.",
+        "loss(x) is what you wrote in exercise 3 on your own networks' outputs: encode, draw z with the "
+        "reparameterisation, decode, then reconstruction NLL plus KL, per example, averaged over the batch.",
+        "The check trains your class with Adam (lr 1e-3, batches of 100) from its random initialisation and "
+        "then measures the ELBO itself from encode and decode; if the target is missed, check that the KL "
+        "uses exp(logvar) as the variance, that the loss is a sum over pixels (not a mean), and that "
+        "decode returns logits, not probabilities.",
+    ),
+)
+
+VAE_EPOCHS, VAE_LATENT, VAE_TARGET = 60, 8, 23.0
+
+
+def _vae_build_inputs(gen: torch.Generator) -> dict:
+    inp = digits_split(gen, n_train=1200)
+    inp["eps"] = torch.randn(len(inp["x_test"]), VAE_LATENT, generator=gen)
+    return inp
+
+
+def _vae_build_run(cls, inp):
+    torch.manual_seed(inp["seed"])
+    model = cls(inp["x_train"].shape[1], VAE_LATENT)
+    trained = train_loop(model.loss, model.parameters(), inp["x_train"], seed=inp["seed"], epochs=VAE_EPOCHS)
+    x = inp["x_test"]
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+        logits = model.decode(mu + (0.5 * logvar).exp() * inp["eps"])
+        reported = [float(model.loss(x)) for _ in range(5)]
+    return {"mu": mu, "logvar": logvar, "logits": logits, "reported": reported, **trained}
+
+
+@VAE_BUILD_TRAIN.case(make=_vae_build_inputs, run=_vae_build_run)
+def _trained_to_target(inp, out):
+    assert isinstance(out, dict) and "mu" in out, "the class should train and answer encode / decode"
+    n, d = inp["x_test"].shape
+    mu = tensor(out["mu"], (n, VAE_LATENT), "encode(x)[0] (mu) for the test images")
+    logvar = tensor(out["logvar"], (n, VAE_LATENT), "encode(x)[1] (logvar) for the test images")
+    logits = tensor(out["logits"], (n, d), "decode(z) (logits) for the test images")
+    x = inp["x_test"].double()
+    rec = _bce(x, logits)
+    kl = 0.5 * (logvar.exp() - 1 - logvar + mu**2).sum(-1)
+    neg_elbo = float((rec + kl).mean())
+    assert torch.isfinite(rec + kl).all(), "the measured ELBO is not finite: decode should return finite logits"
+    reported = sum(to_float(v, "loss(x)") for v in out["reported"]) / len(out["reported"])
+    tol = 1.5 + 0.03 * abs(neg_elbo)
+    assert abs(reported - neg_elbo) <= tol, (
+        f"your loss(x) reports {reported:.2f} nats on the test images, but the negative ELBO the checker measures "
+        f"from your encode and decode is {neg_elbo:.2f} nats (reconstruction {float(rec.mean()):.2f} + KL "
+        f"{float(kl.mean()):.2f}): loss(x) should be their sum per example, averaged over the batch")
+    target("test -ELBO", neg_elbo, VAE_TARGET, " nats",
+           why=f"after {out['epochs']} epochs ({out['seconds']:.1f} s): reconstruction {float(rec.mean()):.2f} + "
+               f"KL {float(kl.mean()):.2f}")
+
+
+# --- predict, then measure: how does the KL change when beta doubles? ------------------------------
+PREDICT_KL_BETA = exercise(
+    "predict_kl_beta", "predict, then measure: the KL term of a trained VAE when beta doubles",
+    depth="predict",
+    hints=(
+        "beta multiplies the KL in the loss: with beta = 2 every nat the encoder sends about x costs twice "
+        "as much, while the reconstruction term is unchanged.",
+        "Think of the optimum as a trade: what does the encoder do with an information channel that has "
+        "become more expensive? Then run the experiment cell and compare.",
+    ),
+)
+
+CHOICES_KL_BETA = ("increases", "decreases", "stays the same")
+
+
+def kl_versus_beta(betas: tuple[float, ...] = (1.0, 2.0), seed: int = 0, epochs: int = 25) -> dict[float, float]:
+    """The experiment: train one VAE per beta on the binarised digits (same seed and data) and return the
+    mean KL(q(z|x) || p(z)) on the test images, in nats, by beta."""
+    from genlearn.data import load_digits
+    from genlearn.models.vae import VAE, vae_loss
+    from genlearn.train import fit
+
+    x_train, x_test = (load_digits(s, binarize=True).x for s in ("train", "test"))
+    found = {}
+    for beta in betas:
+        torch.manual_seed(seed)
+        model = VAE((1, 8, 8), 8, hidden=(128,), beta=beta)
+        fit(model, vae_loss, x_train, epochs, seed=seed, progress=False)
+        with torch.no_grad():
+            found[float(beta)] = round(float(vae_loss(model, x_test).kl), 3)
+    return found
+
+
+@PREDICT_KL_BETA.case(make=lambda gen: {"seed": 0}, run=lambda fn, inp: fn())
+def _measured(inp, out):
+    assert isinstance(out, str) and out in CHOICES_KL_BETA, (
+        f"return one of {', '.join(repr(c) for c in CHOICES_KL_BETA)}, got {out!r}")
+    kl = kl_versus_beta(seed=inp["seed"])
+    k1, k2 = kl[1.0], kl[2.0]
+    measured = "stays the same" if abs(k2 - k1) < 0.05 * k1 else "increases" if k2 > k1 else "decreases"
+    assert out == measured, (
+        f"you predicted {out!r}; measured: KL {k1:.1f} nats at beta = 1, {k2:.1f} nats at beta = 2, so it "
+        f"{measured}. Doubling beta doubles the price of each nat the code carries about x, so the encoder "
+        "sends less: posteriors move towards the prior and reconstructions get blurrier")

@@ -1,0 +1,147 @@
+"""Exercises at three depths in the model lessons (04-07): build and train, predict then measure.
+
+Their checks train models, so instead of the mutation test (tests/test_mutation.py) each has
+targeted wrong answers here: the mistakes a student makes (a VAE without its KL term, a VQ layer
+without its detach, a VAE-GAN step that lets the similarity reach the discriminator, ...) must be
+rejected, with a message that says which target fell short.
+"""
+
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from genlearn.checks import load_notebook, registry, run_check
+from genlearn.checks.notebook import notebook_exercises
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_LESSONS = ["04_vae", "05_vqvae", "06_vaegan", "07_capstone"]
+DONE = ["04_vae"]
+CHECK_SECONDS = 60
+
+
+def _depths(stem: str) -> set[str]:
+    exercises = registry()
+    return {exercises[i].depth for i, _ in notebook_exercises(ROOT / "solutions" / f"{stem}.py")}
+
+
+@pytest.mark.parametrize("stem", MODEL_LESSONS)
+def test_every_model_lesson_has_all_three_depths(stem):
+    if stem not in DONE:
+        pytest.xfail(f"{stem}: build-and-train and predict exercises not written yet")
+    assert _depths(stem) == {"function", "build", "predict"}
+
+
+def test_exercise_rejects_an_unknown_depth():
+    from genlearn.checks.exercise import exercise
+
+    with pytest.raises(ValueError, match="depth"):
+        exercise("not_a_real_exercise", "x", hints=("a", "b"), depth="deep")
+
+
+@pytest.fixture(scope="module")
+def vae04():
+    namespace, _ = load_notebook(ROOT / "solutions" / "04_vae.py")
+    return namespace
+
+
+def _timed(exercise_id, fn, seed=0):
+    start = time.perf_counter()
+    result = run_check(exercise_id, fn, seed=seed)
+    return result, time.perf_counter() - start
+
+
+# --- 04: vae_build_train ------------------------------------------------------------------------
+def test_vae_build_train_passes_within_its_budget(vae04):
+    result, seconds = _timed("vae_build_train", vae04["TinyVAE"], seed=7)
+    assert result.passed, result.line()
+    assert seconds < CHECK_SECONDS
+
+
+def _vae_mistakes(ns):
+    base = ns["TinyVAE"]
+
+    class NoKL(base):  # the loss forgets the KL term
+        def loss(self, x):
+            mu, logvar = self.encode(x)
+            return ns["bernoulli_nll"](x, self.decode(self.reparameterize(mu, logvar))).mean()
+
+    class PixelMean(base):  # a mean over pixels instead of a sum
+        def loss(self, x):
+            mu, logvar = self.encode(x)
+            logits = self.decode(self.reparameterize(mu, logvar))
+            kl = 0.5 * (logvar.exp() - 1 - logvar + mu**2).sum(-1)
+            return F.binary_cross_entropy_with_logits(logits, x) + kl.mean()
+
+    class SigmaIsExpLogvar(base):  # the standard deviation taken as exp(logvar)
+        def reparameterize(self, mu, logvar):
+            return mu + logvar.exp() * torch.randn_like(mu)
+
+    class NoNoise(base):  # z = mu: an autoencoder with a KL penalty
+        def reparameterize(self, mu, logvar):
+            return mu
+
+    class Untrainable(base):  # the loss is detached: nothing learns
+        def loss(self, x):
+            return super().loss(x).detach().requires_grad_()
+
+    return {"no KL": NoKL, "pixel mean": PixelMean, "sigma = exp(logvar)": SigmaIsExpLogvar,
+            "no noise": NoNoise, "untrainable": Untrainable}
+
+
+@pytest.mark.parametrize("mistake", ["no KL", "pixel mean", "sigma = exp(logvar)", "no noise", "untrainable"])
+def test_vae_build_train_rejects_broken_models(vae04, mistake):
+    result = run_check("vae_build_train", _vae_mistakes(vae04)[mistake])
+    assert result.status == "failed", result.line()
+    assert "nats" in result.message
+
+
+def test_vae_build_train_says_which_target_and_by_how_much(vae04):
+    import genlearn.checks.vae as vae
+
+    old, vae.VAE_TARGET = vae.VAE_TARGET, 1.0
+    try:
+        result = run_check("vae_build_train", vae04["TinyVAE"])
+    finally:
+        vae.VAE_TARGET = old
+    assert result.status == "failed" and "test -ELBO" in result.message and "target <= 1 nats" in result.message
+    assert "short by" in result.message
+
+
+# --- 04: predict_kl_beta ------------------------------------------------------------------------
+def test_predict_kl_beta_explains_the_measurement():
+    assert run_check("predict_kl_beta", lambda: "decreases").passed
+    wrong = run_check("predict_kl_beta", lambda: "increases")
+    assert wrong.status == "failed" and "measured" in wrong.message and "beta = 2" in wrong.message
+    assert "return one of" in run_check("predict_kl_beta", lambda: "down").message
+
+
+# --- genlearn grade on a notebook with a build-and-train exercise -------------------------------
+def test_grade_scores_a_build_and_train_exercise(tmp_path):
+    import csv
+
+    import jupytext
+
+    from genlearn.grading import grade
+
+    solution = (ROOT / "solutions" / "04_vae.py").read_text()
+    broken = solution.replace("return negative_elbo(x, self.decode(z), mu, logvar)",
+                              "return bernoulli_nll(x, self.decode(z)).mean()")
+    assert broken != solution
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name, text in (("correct", solution), ("no_kl", broken),
+                       ("untouched", (ROOT / "exercises" / "04_vae.py").read_text())):
+        (subs / f"{name}.ipynb").write_text(jupytext.writes(jupytext.reads(text, fmt="py:percent"), fmt="ipynb"))
+    grade(ROOT / "exercises" / "04_vae.ipynb", subs, tmp_path / "out", workers=1, timeout=90, seed=3,
+          log=lambda text: None)
+    rows = {r["student"]: r for r in csv.DictReader((tmp_path / "out" / "grades.csv").open())}
+    points = registry()["vae_build_train"].points
+    assert rows["correct"]["status"] == "graded" and float(rows["correct"]["total"]) == float(rows["correct"]["max"])
+    assert float(rows["no_kl"]["vae_build_train"]) == 0
+    assert float(rows["no_kl"]["total"]) == float(rows["no_kl"]["max"]) - points
+    assert float(rows["untouched"]["total"]) == 0
+    feedback = (tmp_path / "out" / "feedback" / "no_kl.txt").read_text()
+    assert "vae_build_train" in feedback and "nats" in feedback
