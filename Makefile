@@ -22,7 +22,7 @@ help:
 	@echo "make bench      list the benchmarks (python -m genlearn.bench NAME)"
 	@echo "make book       execute every lesson and render the course website into build/book/"
 	@echo "make slides     reveal.js lecture slides, one per lesson, into build/slides/"
-	@echo "make test-browser  run lessons 03 and 04 in JupyterLab inside Chromium (screenshots in build/browser/)"
+	@echo "make test-browser  run lessons 03 and 01 in JupyterLab inside Chromium (screenshots in build/browser/)"
 	@echo "make test-gpu   every lesson and solution at GENLEARN_SCALE=full on CUDA (fails without a GPU)"
 	@echo "make seed-sweep every lesson for GENLEARN_SEED=0..4 (every assert must hold for each)"
 
