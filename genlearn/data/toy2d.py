@@ -15,7 +15,7 @@ import math
 import torch
 from torch import Tensor
 
-from genlearn._validate import check_count
+from genlearn._validate import check_count, check_number
 
 __all__ = ["two_moons", "gaussian_mixture", "rings"]
 
@@ -24,9 +24,7 @@ MAX_SCALE = 1e6  # points are float32: larger scales would overflow to inf
 
 
 def _check_scale(v: float, name: str) -> float:
-    if not (isinstance(v, (int, float)) and not isinstance(v, bool)) or not 0 <= v <= MAX_SCALE:
-        raise ValueError(f"{name} must be a finite number in [0, {MAX_SCALE:g}], got {v!r}")
-    return float(v)
+    return check_number(v, f"{name} (at most {MAX_SCALE:g})", hi=MAX_SCALE * (1 + 1e-12))
 
 
 def two_moons(n: int, noise: float = 0.1, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:

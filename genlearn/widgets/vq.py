@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from genlearn._validate import check_count
 from genlearn.models.base import eval_mode
+from genlearn.models.priors import check_codes
 from genlearn.widgets.latent import image_png
 
 __all__ = ["filled_code_map", "edit_code_map", "decode_code_map", "code_atlas", "code_explorer"]
@@ -45,16 +46,12 @@ def _check_code(k, num_codes: int, name: str = "k") -> int:
 
 
 def _check_map(model: nn.Module, code_map: Tensor) -> Tensor:
+    """One code map ``(h, w)`` (no batch axis), validated by the package's one code-map check."""
     num_codes, (h, w) = _check_model(model)
-    if not isinstance(code_map, Tensor) or code_map.is_floating_point() or code_map.dtype == torch.bool:
-        what = code_map.dtype if isinstance(code_map, Tensor) else type(code_map).__name__
-        raise ValueError(f"code_map must be an integer tensor of shape ({h}, {w}), got {what}")
-    if tuple(code_map.shape) != (h, w):
+    if isinstance(code_map, Tensor) and code_map.ndim != 2:
         raise ValueError(f"code_map must have shape ({h}, {w}) (one map, no batch axis), got {tuple(code_map.shape)}")
-    if code_map.numel() and (code_map.min() < 0 or code_map.max() >= num_codes):
-        raise ValueError(f"code_map entries must lie in [0, {num_codes}), got min {int(code_map.min())}, "
-                         f"max {int(code_map.max())}")
-    return code_map.long().cpu()
+    batch = code_map[None] if isinstance(code_map, Tensor) else code_map
+    return check_codes(batch, num_codes, (h, w))[0].cpu()
 
 
 def filled_code_map(model: nn.Module, k: int) -> Tensor:
