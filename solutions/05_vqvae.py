@@ -119,6 +119,104 @@ def code_perplexity(indices, num_codes):
 check("code_perplexity", code_perplexity)
 
 # %% [markdown]
+# ## Exercise 5 (build and train): a VQ layer of your own, inside a VQ-VAE
+#
+# Put exercises 1-3 together into a layer. Write a class
+# `MyQuantizer(num_codes, code_dim, beta)` (a `torch.nn.Module`) with
+#
+# - `self.codebook`: an `nn.Parameter` of shape `(num_codes, code_dim)` (the check
+#   sets its starting values);
+# - `forward(z)` for an encoder map `z` of shape `(B, D, h, w)`, returning the tuple
+#   `(quantized, indices, codebook_loss, commitment_loss)`: the straight-through
+#   output (shape of `z`), each position's code index `(B, h, w)`, and the two loss
+#   terms of exercise 3.
+#
+# The check first probes your layer on a small map (values, indices, and where each
+# gradient goes), then plugs it into genlearn's `VQVAE` in place of its own
+# quantiser, starts the codes at encoder outputs of random images, trains the
+# model for 25 epochs on 1,200 binarised 8x8 digits (Adam, learning rate 1e-3), and
+# measures on the test images: reconstruction at most 22 nats, and code
+# perplexity at least 4 (of 32 codes: a collapsed codebook uses one or two).
+# The cell after the class runs the same kind of training once here.
+
+# %%
+class MyQuantizer(torch.nn.Module):
+    """Nearest-code quantiser with a straight-through output and the two VQ losses."""
+
+    def __init__(self, num_codes, code_dim, beta=0.25):
+        super().__init__()
+        # BEGIN SOLUTION
+        self.beta = beta
+        self.codebook = torch.nn.Parameter(torch.randn(num_codes, code_dim))
+        # END SOLUTION
+
+    def forward(self, z):
+        # BEGIN SOLUTION
+        b, d = z.shape[:2]
+        rows = z.movedim(1, -1).reshape(-1, d)
+        indices = nearest_code(rows, self.codebook)
+        e = self.codebook[indices].view(b, *z.shape[2:], d).movedim(-1, 1)
+        codebook_loss, commitment_loss = vq_losses(z, e, self.beta)
+        return straight_through(z, e), indices.view(b, *z.shape[2:]), codebook_loss, commitment_loss
+        # END SOLUTION
+
+
+# %% tags=["nbval-ignore-output"]
+from genlearn.data import load_digits  # noqa: E402
+from genlearn.models import VQVAE  # noqa: E402
+
+digits = load_digits("train", binarize=True).x
+torch.manual_seed(0)
+layer = MyQuantizer(32, 8)
+model = VQVAE((1, 8, 8), 32, 8, channels=(16, 32))
+with torch.no_grad():  # start the codes at encoder outputs: one position of each of 32 images
+    layer.codebook.copy_(model.encode(digits[:32]).flatten(2)[torch.arange(32), :, torch.arange(32) % 4])
+optimizer = torch.optim.Adam([*model.encoder.parameters(), *model.decoder.parameters(), *layer.parameters()],
+                             lr=1e-3)
+for _epoch in range(10):
+    for batch in digits[torch.randperm(len(digits))].split(100):
+        quantized, indices, codebook_loss, commitment_loss = layer(model.encode(batch))
+        recon = torch.nn.functional.binary_cross_entropy_with_logits(
+            model.decode(quantized), batch, reduction="sum") / len(batch)
+        loss = recon + codebook_loss + commitment_loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+print(f"reconstruction {recon.item():.1f} nats, perplexity {code_perplexity(indices, 32):.1f} of 32 codes")
+
+# %%
+check("vq_build_train", MyQuantizer)
+
+# %% [markdown]
+# ## Exercise 6 (predict, then measure): dead-code restarts
+#
+# Train the same VQ-VAE (64 codes) twice on the digits: once as it is, once with
+# dead-code restarts (`VQVAE(..., restart_after=20)`: a code unused for 20 steps
+# is moved onto a random encoder output of the batch). Does the restart **raise**
+# or **lower** the code perplexity on the test images, or make **no change**?
+# Write your prediction first: return `"raises"`, `"lowers"` or `"no change"`.
+
+# %%
+def predict_restarts_effect():
+    """Your prediction: "raises", "lowers" or "no change"."""
+    # BEGIN SOLUTION
+    return "raises"
+    # END SOLUTION
+
+
+# %% [markdown]
+# Now measure (about ten seconds): `perplexity_with_restarts` trains both models
+# with the same seed and data. The check runs the same experiment.
+
+# %%
+from genlearn.checks.vq import perplexity_with_restarts  # noqa: E402
+
+perplexity_with_restarts()
+
+# %%
+check("predict_restarts", predict_restarts_effect)
+
+# %% [markdown]
 # ## Going further
 #
 # Compare your functions with the library's: `genlearn.models.VectorQuantizer`

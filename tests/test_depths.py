@@ -18,7 +18,7 @@ from genlearn.checks.notebook import notebook_exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_LESSONS = ["04_vae", "05_vqvae", "06_vaegan", "07_capstone"]
-DONE = ["04_vae"]
+DONE = ["04_vae", "05_vqvae"]
 CHECK_SECONDS = 60
 
 
@@ -116,6 +116,87 @@ def test_predict_kl_beta_explains_the_measurement():
     wrong = run_check("predict_kl_beta", lambda: "increases")
     assert wrong.status == "failed" and "measured" in wrong.message and "beta = 2" in wrong.message
     assert "return one of" in run_check("predict_kl_beta", lambda: "down").message
+
+
+# --- 05: vq_build_train, predict_restarts --------------------------------------------------------
+@pytest.fixture(scope="module")
+def vq05():
+    namespace, _ = load_notebook(ROOT / "solutions" / "05_vqvae.py")
+    return namespace
+
+
+def test_vq_build_train_passes_within_its_budget(vq05):
+    result, seconds = _timed("vq_build_train", vq05["MyQuantizer"], seed=5)
+    assert result.passed, result.line()
+    assert seconds < CHECK_SECONDS
+
+
+def _codes(layer, z, indices):
+    b, d = z.shape[:2]
+    return layer.codebook[indices.reshape(-1)].view(b, *z.shape[2:], d).movedim(-1, 1)
+
+
+def _vq_mistakes(ns):
+    base = ns["MyQuantizer"]
+
+    class NoStraightThrough(base):  # returns the codes themselves: the encoder gets no gradient
+        def forward(self, z):
+            _, indices, codebook_loss, commitment_loss = super().forward(z)
+            return _codes(self, z, indices), indices, codebook_loss, commitment_loss
+
+    class CodebookLossWithoutDetach(base):  # the codebook loss also pulls the encoder
+        def forward(self, z):
+            quantized, indices, _, commitment_loss = super().forward(z)
+            e = _codes(self, z, indices)
+            return quantized, indices, ((z - e) ** 2).sum() / z.shape[0], commitment_loss
+
+    class CommitmentWithoutDetach(base):  # the commitment loss also moves the codes
+        def forward(self, z):
+            quantized, indices, codebook_loss, _ = super().forward(z)
+            e = _codes(self, z, indices)
+            return quantized, indices, codebook_loss, self.beta * ((z - e) ** 2).sum() / z.shape[0]
+
+    class NoCodebookLoss(base):
+        def forward(self, z):
+            quantized, indices, codebook_loss, commitment_loss = super().forward(z)
+            return quantized, indices, 0 * codebook_loss, commitment_loss
+
+    class FrozenCodebook(base):  # the codebook is a plain tensor: the optimiser never sees it
+        def __init__(self, num_codes, code_dim, beta=0.25):
+            super().__init__(num_codes, code_dim, beta)
+            book = self.codebook.detach().clone()
+            del self.codebook
+            self.register_buffer("codebook", book)
+
+    return {"no straight-through": NoStraightThrough, "codebook loss without detach": CodebookLossWithoutDetach,
+            "commitment without detach": CommitmentWithoutDetach, "no codebook loss": NoCodebookLoss,
+            "frozen codebook": FrozenCodebook}
+
+
+@pytest.mark.parametrize("mistake", ["no straight-through", "codebook loss without detach",
+                                     "commitment without detach", "no codebook loss", "frozen codebook"])
+def test_vq_build_train_rejects_broken_layers(vq05, mistake):
+    result = run_check("vq_build_train", _vq_mistakes(vq05)[mistake])
+    assert result.status in ("failed", "error"), result.line()
+
+
+def test_vq_build_train_reports_both_targets():
+    import genlearn.checks.vq as vq
+
+    namespace, _ = load_notebook(ROOT / "solutions" / "05_vqvae.py")
+    old, vq.VQ_PERPLEXITY_TARGET = vq.VQ_PERPLEXITY_TARGET, 33.0
+    try:
+        result = run_check("vq_build_train", namespace["MyQuantizer"])
+    finally:
+        vq.VQ_PERPLEXITY_TARGET = old
+    assert "code perplexity on the test images" in result.message and "target >= 33" in result.message
+    assert "codes unused" in result.message
+
+
+def test_predict_restarts_explains_the_measurement():
+    assert run_check("predict_restarts", lambda: "raises").passed
+    wrong = run_check("predict_restarts", lambda: "no change")
+    assert wrong.status == "failed" and "without restarts" in wrong.message and "with them" in wrong.message
 
 
 # --- genlearn grade on a notebook with a build-and-train exercise -------------------------------

@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
+from genlearn.checks._train import digits_split, target, train_loop
 from genlearn.checks._util import close, grads, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
 
-__all__ = ["NEAREST_CODE", "STRAIGHT_THROUGH", "VQ_LOSSES", "CODE_PERPLEXITY"]
+__all__ = ["NEAREST_CODE", "STRAIGHT_THROUGH", "VQ_LOSSES", "CODE_PERPLEXITY", "VQ_BUILD_TRAIN", "PREDICT_RESTARTS",
+           "perplexity_with_restarts"]
 
 
 # --- nearest_code(z, codebook) ------------------------------------------------------------------
@@ -177,3 +180,190 @@ def _single_code(inp, out):
 def _uniform(inp, out):
     close(to_float(out, "code_perplexity(uniform use of 8 codes)"), 8.0, 1e-9,
           "all 8 codes used equally often: entropy log 8, perplexity 8")
+
+
+# --- build and train: class MyQuantizer(num_codes, code_dim, beta) ---------------------------------
+VQ_BUILD_TRAIN = exercise(
+    "vq_build_train", "build and train: a VQ layer (nearest code, straight-through, both losses) inside a VQ-VAE",
+    points=4, depth="build",
+    hints=(
+        "The layer is exercises 1-3 in one forward pass: flatten the (B, D, h, w) map into rows of length D, "
+        "find each row's nearest code, put the codes back into the map's shape, and return the "
+        "straight-through output with the two losses.",
+        "Flattening: move the channel axis last (`movedim(1, -1)`), then `reshape(-1, D)`; undo it the same "
+        "way for the codes. The indices have the map's shape without the channel axis, (B, h, w). The "
+        "codebook must be an `nn.Parameter` called `codebook`, so that the optimiser trains it.",
+        "If the check says the encoder gets no gradient through the output, or the codebook gets one, look "
+        "at where the stop-gradient sits in the straight-through output and in each loss term.",
+    ),
+)
+
+VQ_K, VQ_D, VQ_EPOCHS = 32, 8, 25
+VQ_RECON_TARGET, VQ_PERPLEXITY_TARGET = 22.0, 4.0
+
+
+def _vq_layer_inputs(gen: torch.Generator) -> dict:
+    return {"z": randn(gen, 4, 3, 2, 2), "codebook": randn(gen, 5, 3), "w": randn(gen, 4, 3, 2, 2),
+            "beta": float(0.1 + torch.rand(1, generator=gen))}
+
+
+def _vq_layer_probe(cls, inp):
+    layer = cls(5, 3, inp["beta"]).double()
+    with torch.no_grad():
+        layer.codebook.copy_(inp["codebook"])
+    z = inp["z"].clone().requires_grad_(True)
+    out = layer(z)
+    if not (isinstance(out, (tuple, list)) and len(out) == 4):
+        return {"value": out}
+    quantized, indices, codebook_loss, commitment_loss = out
+    book = layer.codebook
+    return {"quantized": quantized, "indices": indices, "losses": [codebook_loss, commitment_loss],
+            "output_grads": grads(quantized * inp["w"], z, book),
+            "codebook_grads": grads(codebook_loss, z, book), "commitment_grads": grads(commitment_loss, z, book)}
+
+
+def _zero(g) -> bool:
+    return g is None or float(g.abs().max()) == 0
+
+
+@VQ_BUILD_TRAIN.case(make=_vq_layer_inputs, run=_vq_layer_probe)
+def _layer(inp, out):
+    assert isinstance(out, dict) and "quantized" in out, (
+        "forward(z) should return (quantized, indices, codebook_loss, commitment_loss)")
+    z, book = inp["z"], inp["codebook"]
+    rows = z.movedim(1, -1).reshape(-1, 3)
+    want = ((rows[:, None] - book[None]) ** 2).sum(-1).argmin(1).view(4, 2, 2)
+    idx = tensor(out["indices"], (4, 2, 2), "the indices for a (4, 3, 2, 2) map (batch, h, w)")
+    wrong = int((idx.long() != want).sum())
+    assert wrong == 0, f"{wrong} of 16 positions got the wrong code: nearest by squared distance, over the D axis"
+    e = book[want].movedim(-1, 1)
+    value = tensor(out["quantized"], (4, 3, 2, 2), "the quantised output")
+    assert torch.allclose(value, e, atol=1e-9), "the output's value must be each position's code, in the map's shape"
+    g_z, g_book = out["output_grads"]
+    assert g_z is not None and torch.allclose(g_z.double(), inp["w"], atol=1e-9), (
+        "the encoder gets no straight-through gradient: d output / d z must be the identity")
+    assert _zero(g_book), "the output passes a gradient to the codebook: the codes learn only from the codebook loss"
+    sq = float(((z - e) ** 2).sum() / 4)
+    close(to_float(out["losses"][0], "the codebook loss"), sq, 1e-9,
+          "codebook loss: squared distance summed per example, averaged over the batch")
+    close(to_float(out["losses"][1], "the commitment loss"), inp["beta"] * sq, 1e-9,
+          "commitment loss: beta times the same squared distance")
+    (cz, cb), (mz, mb) = out["codebook_grads"], out["commitment_grads"]
+    assert _zero(cz) and not _zero(cb), "the codebook loss must move the codes only (z is a constant in it)"
+    assert _zero(mb) and not _zero(mz), "the commitment loss must move the encoder only (the codes are constant in it)"
+
+
+class _PluggedQuantizer(torch.nn.Module):
+    """The student's layer where genlearn's VQVAE expects its VectorQuantizer (student side)."""
+
+    def __init__(self, layer: torch.nn.Module, num_codes: int, code_dim: int) -> None:
+        super().__init__()
+        self.layer, self.num_codes, self.code_dim = layer, num_codes, code_dim
+
+    def forward(self, z: torch.Tensor):
+        from genlearn.models.vq import VQOutput
+
+        quantized, indices, codebook_loss, commitment_loss = self.layer(z)
+        usage = torch.bincount(indices.reshape(-1).long(), minlength=self.num_codes).to(z.dtype)
+        p = usage / usage.sum()
+        ppl = torch.exp(-(p[p > 0] * p[p > 0].log()).sum())
+        return VQOutput(quantized, indices, codebook_loss, commitment_loss, ppl, usage)
+
+    @torch.no_grad()
+    def nearest(self, z: torch.Tensor) -> torch.Tensor:
+        return self.layer(z)[1]
+
+
+def _vq_train_run(cls, inp):
+    from genlearn.models.vqvae import VQVAE, vqvae_loss
+
+    torch.manual_seed(inp["seed"])
+    model = VQVAE((1, 8, 8), VQ_K, VQ_D, channels=(16, 32))
+    model.quantizer = _PluggedQuantizer(cls(VQ_K, VQ_D, 0.25), VQ_K, VQ_D)
+    x_train, x_test = inp["x_train"].view(-1, 1, 8, 8), inp["x_test"].view(-1, 1, 8, 8)
+    with torch.no_grad():  # codes start at encoder outputs of random training images
+        maps = model.encode(x_train[inp["init"]]).flatten(2)  # (K, D, h * w): one position of each image
+        model.quantizer.layer.codebook.copy_(maps[torch.arange(VQ_K), :, torch.arange(VQ_K) % maps.shape[2]])
+    trained = train_loop(lambda xb: vqvae_loss(model, xb.view(-1, 1, 8, 8)).loss, model.parameters(), x_train,
+                         seed=inp["seed"], epochs=VQ_EPOCHS)
+    model.eval()
+    with torch.no_grad():
+        z_e = model.encode(x_test)
+        quantized, indices, _, _ = model.quantizer.layer(z_e)
+        logits = model.decode(quantized)
+    return {"logits": logits.flatten(1), "indices": indices, "z_e": z_e,
+            "codebook": model.quantizer.layer.codebook, **trained}
+
+
+def _vq_train_inputs(gen: torch.Generator) -> dict:
+    inp = digits_split(gen, n_train=1200)
+    inp["init"] = torch.randperm(1200, generator=gen)[:VQ_K]
+    return inp
+
+
+@VQ_BUILD_TRAIN.case(make=_vq_train_inputs, run=_vq_train_run)
+def _trained_to_target(inp, out):
+    assert isinstance(out, dict) and "logits" in out, "the VQ-VAE with your layer should train and reconstruct"
+    n = len(inp["x_test"])
+    codebook = tensor(out["codebook"], (VQ_K, VQ_D), "the layer's codebook")
+    z_e = tensor(out["z_e"], (n, VQ_D, 2, 2), "the encoder outputs")
+    idx = tensor(out["indices"], (n, 2, 2), "the indices of the test images").long()
+    rows = z_e.movedim(1, -1).reshape(-1, VQ_D)
+    dist = ((rows[:, None] - codebook[None]) ** 2).sum(-1)
+    picked = dist.gather(1, idx.reshape(-1, 1)).squeeze(1)
+    assert (picked <= dist.min(1).values + 1e-4).all(), "after training, the layer's indices are not the nearest codes"
+    logits = tensor(out["logits"], (n, 64), "the reconstructions' logits")
+    recon = float(F.binary_cross_entropy_with_logits(logits, inp["x_test"].double(), reduction="none").sum(1).mean())
+    counts = torch.bincount(idx.reshape(-1), minlength=VQ_K).double()
+    p = counts[counts > 0] / counts.sum()
+    ppl = float(torch.exp(-(p * p.log()).sum()))
+    done = f"after {out['epochs']} epochs ({out['seconds']:.1f} s)"
+    target("test reconstruction", recon, VQ_RECON_TARGET, " nats", why=done)
+    target("code perplexity on the test images", ppl, VQ_PERPLEXITY_TARGET, below=False,
+           why=f"{done}; {int((counts == 0).sum())} of {VQ_K} codes unused")
+
+
+# --- predict, then measure: do dead-code restarts raise the codebook's perplexity? ----------------
+PREDICT_RESTARTS = exercise(
+    "predict_restarts", "predict, then measure: how dead-code restarts change a VQ-VAE's code perplexity",
+    depth="predict",
+    hints=(
+        "A code that no encoder output chooses gets no gradient from the codebook loss, so it never moves: "
+        "it is dead for good. A restart moves an idle code onto a random encoder output of the batch.",
+        "Perplexity is the effective number of codes in use. What happens to it when dead codes are "
+        "brought back next to the data?",
+    ),
+)
+
+CHOICES_RESTARTS = ("raises", "lowers", "no change")
+
+
+def perplexity_with_restarts(seed: int = 0, epochs: int = 12, num_codes: int = 64) -> dict[str, float]:
+    """The experiment: the same VQ-VAE trained on the binarised digits with and without dead-code restarts
+    (``restart_after=20`` steps); the code perplexity on the test images of each."""
+    from genlearn.data import load_digits
+    from genlearn.evaluate import codebook_stats
+    from genlearn.models.vqvae import VQVAE, vqvae_loss
+    from genlearn.train import fit
+
+    x_train, x_test = (load_digits(s, binarize=True).x for s in ("train", "test"))
+    found = {}
+    for name, restart in (("without restarts", None), ("with restarts", 20)):
+        torch.manual_seed(seed)
+        model = VQVAE((1, 8, 8), num_codes, 8, channels=(16, 32), restart_after=restart)
+        fit(model, vqvae_loss, x_train, epochs, seed=seed, progress=False)
+        found[name] = round(codebook_stats(model, x_test).perplexity, 2)
+    return found
+
+
+@PREDICT_RESTARTS.case(make=lambda gen: {"seed": 0}, run=lambda fn, inp: fn())
+def _measured(inp, out):
+    assert isinstance(out, str) and out in CHOICES_RESTARTS, (
+        f"return one of {', '.join(repr(c) for c in CHOICES_RESTARTS)}, got {out!r}")
+    found = perplexity_with_restarts(seed=inp["seed"])
+    off, on = found["without restarts"], found["with restarts"]
+    measured = "no change" if abs(on - off) < 0.1 * off else "raises" if on > off else "lowers"
+    assert out == measured, (
+        f"you predicted {out!r}; measured: perplexity {off:.1f} without restarts, {on:.1f} with them ({measured}). "
+        "Codes that start far from the encoder outputs are never chosen, get no gradient and stay dead; a restart "
+        "moves them onto encoder outputs, where they are chosen again, so more codes share the work")
