@@ -290,11 +290,22 @@ assert gap[0] > 1.0  # s = -3: shrinking the noise is penalised
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Explore
 #
-# Move $\mu$ and $\sigma$: the title shows KL in both directions. When is
-# $KL(p\|q)$ zero? How does it grow with $|\mu|$, and with $\sigma \to 0$?
+# Move $\mu$ and $\sigma$: the title shows KL in both directions. Three questions, answered by the
+# cell after the widget: when is $KL(p\|q)$ zero? How does it grow with $|\mu|$ (at $\sigma = 1$),
+# and with $\sigma \to 0$ (at $\mu = 0$)?
 
 # %% tags=["nbval-ignore-output"]
 kl_explorer()
+
+# %%
+mus, small_sigmas = torch.linspace(-3, 3, 61), torch.tensor([0.1, 0.01, 0.001])
+kl_mu = kl.kl_normal(mus, torch.ones(61))
+kl_sigma = kl.kl_normal(torch.zeros(3), small_sigmas)
+print(f"zero only at mu = {mus[int(kl_mu.argmin())]:.1f} (sigma = 1); KL / (mu^2 / 2) at mu = 3: {kl_mu[-1] / 4.5:.3f}; "
+      f"KL at sigma = 0.1, 0.01, 0.001: {[round(v, 2) for v in kl_sigma.tolist()]}")
+assert kl_mu.min() == 0 and int((kl_mu == 0).sum()) == 1 and torch.allclose(kl_mu, mus**2 / 2)  # grows like mu^2 / 2
+steps = kl_sigma[1:] - kl_sigma[:-1]
+assert torch.allclose(steps, torch.full_like(steps, math.log(10)), atol=0.01)  # each factor 10 costs about log 10 nats
 
 # %% [markdown]
 # A single Monte Carlo estimate of KL is random. This widget repeats the
