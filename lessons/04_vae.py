@@ -209,32 +209,32 @@ assert torch.allclose(mu.grad, torch.ones_like(mu)) and torch.allclose(logvar.gr
 #
 # $$p(x) = \int p(z)\,p(x|z)\,dz ,$$
 #
-# an *infinite* mixture, one Gaussian $p(x|z) = N(g(z), s^2)$ per value of $z$,
+# an *infinite* mixture, one Gaussian $p(x|z) = N(g(z), \tau^2)$ per value of $z$,
 # with a neural network $g$ choosing where each one sits. A 1-D example with
 # $z \sim N(0,1)$ and $g(z) = 2\tanh(2z)$: lesson 02's trapezoid rule over $z$
 # gives $p(x)$ on a grid, and it matches a histogram of samples drawn by first
 # sampling $z$, then $x$.
 
 # %%
-s, g = 0.3, (lambda z: 2 * torch.tanh(2 * z))
+tau, g = 0.3, (lambda z: 2 * torch.tanh(2 * z))  # tau: the std of each mixture component
 xs = torch.linspace(-4, 4, 401, dtype=torch.float64)
 z_grid = torch.linspace(-8, 8, 4001, dtype=torch.float64)
 prior_pdf = lambda z: torch.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)  # noqa: E731
 
 
 def component(x):
-    return lambda z: torch.exp(-0.5 * ((x - g(z)) / s) ** 2) / (s * math.sqrt(2 * math.pi))
+    return lambda z: torch.exp(-0.5 * ((x - g(z)) / tau) ** 2) / (tau * math.sqrt(2 * math.pi))
 
 
 def mixture_density(x):
-    """p(x) = integral of p(z) N(x; g(z), s^2) dz, by the trapezoid rule over z."""
+    """p(x) = integral of p(z) N(x; g(z), tau^2) dz, by the trapezoid rule over z."""
     return expectation.trapezoid(component(x), prior_pdf, z_grid)
 
 
 density = torch.stack([mixture_density(x) for x in xs])
 gen = torch.Generator().manual_seed(2)
 z = torch.randn(200_000, generator=gen, dtype=torch.float64)
-samples = g(z) + s * torch.randn(200_000, generator=gen, dtype=torch.float64)
+samples = g(z) + tau * torch.randn(200_000, generator=gen, dtype=torch.float64)
 counts, edges = torch.histogram(samples, bins=80, range=(-4.0, 4.0), density=True)
 centres = (edges[1:] + edges[:-1]) / 2
 fig, ax = plt.subplots(figsize=(6, 3))
@@ -279,8 +279,8 @@ assert gh_miss[200] > 0.15  # even 200 nodes miss by about a fifth
 # *reverse* direction of lesson 03: mode-seeking, so a too-simple $q$ hugs one part of the posterior.
 #
 # To check every piece we need a model whose $\log p(x)$ is exact: the
-# linear-Gaussian model $p(z) = N(0, I)$, $p(x|z) = N(Wz + b, s^2 I)$. It has a name:
-# **probabilistic PCA** (Tipping and Bishop, 1999). Its $p(x) = N(b, WW^\top + s^2 I)$ and
+# linear-Gaussian model $p(z) = N(0, I)$, $p(x|z) = N(Wz + b, \sigma^2 I)$. It has a name:
+# **probabilistic PCA** (Tipping and Bishop, 1999). Its $p(x) = N(b, WW^\top + \sigma^2 I)$ and
 # $p(z|x)$ are Gaussians in closed form. Take an arbitrary (deliberately poor) $q$:
 
 # %%
@@ -358,10 +358,10 @@ assert cosines.min() > 0.99
 #
 # The reconstruction term $-\log p(x|z)$ depends on what the pixels *are*:
 #
-# * **binary data**: Bernoulli, $p(x_i|z) = s(l_i)^{x_i}(1 - s(l_i))^{1 - x_i}$
-#   with logits $l$ and sigmoid $s$; $-\log p(x|z)$ is the **binary cross-entropy**;
+# * **binary data**: Bernoulli, $p(x_i|z) = \mathrm{sigmoid}(l_i)^{x_i}(1 - \mathrm{sigmoid}(l_i))^{1 - x_i}$
+#   with logits $l$; $-\log p(x|z)$ is the **binary cross-entropy**;
 # * **grey levels** $x_i \in \{0, \frac1{255}, \dots, 1\}$ (our garments): a
-#   **[discretized logistic](glossary.md#discretized-logistic)**: with mean $m_i = s(u_i)$ and a learned scale,
+#   **[discretized logistic](glossary.md#discretized-logistic)**: with mean $m_i = \mathrm{sigmoid}(u_i)$ and a learned scale,
 #   $P(x_i) = F(x_i + h) - F(x_i - h)$, $F$ the logistic CDF, $h$ half a grey level, the two end bins
 #   taking the tails; the 256 probabilities of a pixel sum to exactly 1;
 # * **continuous data**: a Gaussian with fixed variance $\sigma^2$:
