@@ -163,14 +163,13 @@ print("sharpness (mean image-gradient magnitude): " + ", ".join(f"{k} {v:.3f}" f
 print("squared error per image: " + ", ".join(f"{k} {v:.1f}" for k, v in sq_err.items()))
 assert sharp["VQ-VAE"] > 0.6 * sharp["real"] and sharp["VQ-VAE"] > 1.05 * sharp["2-D VAE"]
 assert sq_err["VQ-VAE"] < 0.5 * sq_err["2-D VAE"]
-vae_samples = vae.sample(12, generator=torch.Generator(device=S.device).manual_seed(SEED)).clamp(0, 1).cpu()
-image_grid(torch.cat([x_test[:12], recon_vq[:12], recon_vae[:12], vae_samples]), ncols=12,
-           title="test images | VQ-VAE reconstructions | 2-D VAE reconstructions | 2-D VAE samples")
+image_grid(torch.cat([x_test[:12], recon_vq[:12], recon_vae[:12]]), ncols=12,
+           title="test images | VQ-VAE reconstructions | 2-D VAE reconstructions")
 
 # %% [markdown]
 # The top row shows test garments, the second row their VQ-VAE reconstructions, the third
-# the 2-D VAE's reconstructions of the same garments, the last 2-D VAE samples (decoded prior
-# draws; the VQ-VAE's samples need the prior of section 6). The VQ-VAE's 49 codes keep the outline, the collar and the light and dark
+# the 2-D VAE's reconstructions of the same garments (the VQ-VAE's samples need the prior of
+# section 6). The VQ-VAE's 49 codes keep the outline, the collar and the light and dark
 # regions; measured, its reconstructions have less than half the 2-D VAE's squared error and
 # are sharper than the VAE's, yet keep only part of the real images' sharpness (more than 60 %
 # here; the printed values give the ratio): the fine texture of the fabric is what a short
@@ -527,7 +526,7 @@ n_val = len(codes_train) // 10
 seed_everything(SEED, threads=1)
 prior = CodePrior(K, vq.code_shape, channels=32, layers=3, kernel_size=5, dropout=0.1)
 prior_history = fit_code_prior(prior, codes_train[:-n_val], S.epochs(3), val_codes=codes_train[-n_val:],
-                               seed=SEED, device=S.device)
+                               lr=3e-3, seed=SEED, device=S.device)
 prior.eval()
 with torch.no_grad():
     prior_test = code_prior_loss(prior, codes_test.to(S.device))
@@ -588,11 +587,11 @@ fd = {"PixelCNN prior": frechet(from_prior.clamp(0, 1), reference),
       "real vs real": frechet_reference(N_FD, x_test)}
 for name, value in fd.items():
     print(f"Frechet distance, {N_FD} images vs {N_FD} test images: {name:15s} {value:8.2f}")
-assert 10 * fd["real vs real"] < fd["PixelCNN prior"] < 0.75 * fd["uniform codes"]
+assert 3 * fd["real vs real"] < fd["PixelCNN prior"] < 0.75 * fd["uniform codes"]
 
 # %% [markdown]
 # The prior's samples score less than three quarters of the uniform codes' Frechet distance, and
-# more than ten times the real-versus-real value: the prior has learned which codes go together,
+# more than three times the real-versus-real value: the prior has learned which codes go together,
 # but at this budget its garments are still easy to tell from real ones.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -699,5 +698,5 @@ assert len(calls) == math.prod(vq.code_shape) == 49
 # healthier codebook costs more rate - whether it gives a better bound is the third
 # rate-distortion verdict (section 5); the PixelCNN prior saves more than a bit per code over
 # uniform codes, and its samples score less than three quarters of the Frechet distance of decoded
-# uniform codes, still far above the real-versus-real value (section 6). Every number above was computed here by `genlearn`; the terms are in the
+# uniform codes, yet more than three times the real-versus-real value (section 6). Every number above was computed here by `genlearn`; the terms are in the
 # [glossary](glossary.md). Try the exercises in `exercises/05_vqvae.ipynb` to write the key pieces yourself.
