@@ -386,16 +386,22 @@ print(f"along the first code axis the classifier sees the digits {seen}")
 assert len(seen) >= 2
 
 # %% [markdown]
-# **Question 2.** Interpolate with the second widget between the first two test digits (a 2 and an
-# 8). Where along the way does the classifier's answer change? The next cell finds the first $t$.
+# **Question 2.** Interpolate with the second widget from a test 0 to a test 1 (two whose
+# reconstructions the classifier recognises). Where along the way does the classifier's answer
+# change? The next cell finds the first $t$.
+
+# %%
+with torch.no_grad():
+    recognised = digit_classifier()(ae2.reconstruct(test.x)).argmax(1) == test.y
+ends = [int(((test.y == c) & recognised).nonzero()[0]) for c in (0, 1)]
 
 # %% tags=["nbval-ignore-output"]
-interpolation_slider(ae2, test.x[0], test.x[1])
+interpolation_slider(ae2, test.x[ends[0]], test.x[ends[1]])
 
 # %%
 ts = torch.linspace(0, 1, 21)
 with torch.no_grad():
-    answers = digit_classifier()(decode_points(ae2, interpolate(z_test[0], z_test[1], 21))).argmax(1)
+    answers = digit_classifier()(decode_points(ae2, interpolate(z_test[ends[0]], z_test[ends[1]], 21))).argmax(1)
 first_change = next(float(t) for t, a in zip(ts, answers) if a != answers[0])
 print(f"classifier along the path: {answers.tolist()}; first change at t = {first_change:.2f}")
 assert answers[0] != answers[-1] and 0 < first_change <= 1
