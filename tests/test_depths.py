@@ -18,7 +18,7 @@ from genlearn.checks.notebook import notebook_exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_LESSONS = ["04_vae", "05_vqvae", "06_vaegan", "07_capstone"]
-DONE = ["04_vae", "05_vqvae"]
+DONE = ["04_vae", "05_vqvae", "06_vaegan"]
 CHECK_SECONDS = 60
 
 
@@ -197,6 +197,107 @@ def test_predict_restarts_explains_the_measurement():
     assert run_check("predict_restarts", lambda: "raises").passed
     wrong = run_check("predict_restarts", lambda: "no change")
     assert wrong.status == "failed" and "without restarts" in wrong.message and "with them" in wrong.message
+
+
+# --- 06: vaegan_build_step, predict_sharper -------------------------------------------------------
+@pytest.fixture(scope="module")
+def gan06():
+    namespace, _ = load_notebook(ROOT / "solutions" / "06_vaegan.py")
+    return namespace
+
+
+def test_vaegan_build_step_passes_within_its_budget(gan06):
+    result, seconds = _timed("vaegan_build_step", gan06["vaegan_train_step"], seed=4)
+    assert result.passed, result.line()
+    assert seconds < CHECK_SECONDS
+
+
+def _gan_terms(ns, model, x):
+    out = model(x)
+    n = len(x)
+    features, logits = model.discriminator.features_and_logits(torch.cat([x, out.x_rec, out.x_gen]),
+                                                               model.feature_layer)
+    prior = 0.5 * (out.logvar.exp() - 1 - out.logvar + out.mu**2).sum() / n
+    similarity = ns["feature_similarity"](features[:n], features[n : 2 * n], model.similarity_sigma)
+    real, rec, gen = logits[:n], logits[n : 2 * n], logits[2 * n :]
+    return prior, similarity, ns["discriminator_loss"](real, rec, gen), ns["generator_loss"](rec, gen)
+
+
+def _apply(model, optimizers, objectives):
+    groups = model.parameter_groups()
+    for g, params in groups.items():
+        grads = torch.autograd.grad(objectives[g], params, retain_graph=True, allow_unused=True)
+        for p, grad in zip(params, grads, strict=True):
+            p.grad = grad
+        optimizers[g].step()
+
+
+def _gan_mistakes(ns):
+    def one_backward(model, x, optimizers):  # every term reaches every network
+        prior, similarity, dis, adv = _gan_terms(ns, model, x)
+        for opt in optimizers.values():
+            opt.zero_grad()
+        (prior + similarity + dis + adv).backward()
+        for opt in optimizers.values():
+            opt.step()
+
+    def similarity_trains_discriminator(model, x, optimizers):
+        prior, similarity, dis, adv = _gan_terms(ns, model, x)
+        _apply(model, optimizers, {"encoder": prior + similarity, "decoder": similarity + adv,
+                                   "discriminator": dis + similarity})
+
+    def decoder_helps_discriminator(model, x, optimizers):  # the decoder minimises D's loss as well
+        prior, similarity, dis, adv = _gan_terms(ns, model, x)
+        _apply(model, optimizers, {"encoder": prior + similarity, "decoder": similarity + adv + dis,
+                                   "discriminator": dis})
+
+    def encoder_without_prior(model, x, optimizers):
+        prior, similarity, dis, adv = _gan_terms(ns, model, x)
+        _apply(model, optimizers, {"encoder": similarity, "decoder": similarity + adv, "discriminator": dis})
+
+    def decoder_without_gan(model, x, optimizers):  # a VAE with a learned similarity: blurry samples
+        prior, similarity, dis, adv = _gan_terms(ns, model, x)
+        _apply(model, optimizers, {"encoder": prior + similarity, "decoder": similarity, "discriminator": dis})
+
+    def discriminator_never_steps(model, x, optimizers):
+        prior, similarity, dis, adv = _gan_terms(ns, model, x)
+        _apply(model, {**optimizers, "discriminator": _Nothing()},
+               {"encoder": prior + similarity, "decoder": similarity + adv, "discriminator": dis})
+
+    return {f.__name__: f for f in (one_backward, similarity_trains_discriminator, decoder_helps_discriminator,
+                                    encoder_without_prior, decoder_without_gan, discriminator_never_steps)}
+
+
+class _Nothing:
+    def step(self):
+        pass
+
+
+@pytest.mark.parametrize("mistake", ["one_backward", "similarity_trains_discriminator", "decoder_helps_discriminator",
+                                     "encoder_without_prior", "decoder_without_gan", "discriminator_never_steps"])
+def test_vaegan_build_step_rejects_wrong_routing(gan06, mistake):
+    result = run_check("vaegan_build_step", _gan_mistakes(gan06)[mistake])
+    assert result.status == "failed", result.line()
+    if mistake == "similarity_trains_discriminator":
+        assert "similarity -> discriminator: weight 1, expected 0" in result.message
+
+
+def test_vaegan_build_step_solution_routes_match_the_library(gan06):
+    from genlearn.checks.vaegan import _route_inputs, _route_run, term_routes
+    from genlearn.models.vaegan import routes
+
+    inp = _route_inputs(torch.Generator().manual_seed(1))
+    found = term_routes(_route_run(gan06["vaegan_train_step"], inp), inp)
+    want = routes(__import__("genlearn.checks.vaegan", fromlist=["_small_vaegan"])._small_vaegan())
+    for g, terms in found.items():
+        for t, w in terms.items():
+            assert abs(w - want[g].get(t, 0.0)) < 0.01, (g, t, w)
+
+
+def test_predict_sharper_explains_the_measurement():
+    assert run_check("predict_sharper", lambda: "vaegan").passed
+    wrong = run_check("predict_sharper", lambda: "vae")
+    assert wrong.status == "failed" and "sharpness" in wrong.message
 
 
 # --- genlearn grade on a notebook with a build-and-train exercise -------------------------------

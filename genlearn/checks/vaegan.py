@@ -5,11 +5,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from genlearn.checks._train import _Adam, digits_split, target
 from genlearn.checks._util import close, grads, raises, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
 
 __all__ = ["BEST_GUESS", "FEATURE_SIMILARITY", "DISCRIMINATOR_LOSS", "GENERATOR_LOSS",
-           "THREE_CLASS_DISCRIMINATOR_LOSS"]
+           "THREE_CLASS_DISCRIMINATOR_LOSS", "VAEGAN_BUILD_STEP", "PREDICT_SHARPER", "sharpness_with_and_without_gan"]
 
 
 def _bce(logits: torch.Tensor, target: float) -> float:
@@ -222,3 +223,212 @@ def _value(inp, out):
 def _swapped_sets(inp, out):
     close(to_float(out, "loss with the real and reconstructed sets swapped"), 2 * inp["big"], 1e-6,
           "a confident discriminator that swaps the real and reconstructed sets pays about 2 x the logit gap")
+
+
+# --- build and train: vaegan_train_step(model, x, optimizers) --------------------------------------
+VAEGAN_BUILD_STEP = exercise(
+    "vaegan_build_step", "build and train: one VAE-GAN step that routes each loss to its own network",
+    points=4, depth="build",
+    hints=(
+        "Three networks, three objectives: the encoder minimises prior + similarity, the decoder "
+        "gamma * similarity + its adversarial term, the discriminator its own classification loss - and "
+        "each network must receive the gradient of its own objective only.",
+        "A single `.backward()` on a sum of terms sends every term's gradient to every network it depends "
+        "on (the similarity would train the discriminator's features, the discriminator's loss would train "
+        "the decoder). `torch.autograd.grad(objective, parameters, retain_graph=True)` gives one "
+        "objective's gradient for one group of parameters, without touching the others.",
+        "Compute all three gradients from the same forward pass before any optimiser steps (a step changes "
+        "weights a later gradient still needs), then put each into its parameters' `.grad` and call that "
+        "network's optimiser. `model.parameter_groups()` gives the parameters of each network.",
+    ),
+)
+
+TERMS = ("prior", "similarity", "gan", "generator")
+GROUPS = ("encoder", "decoder", "discriminator")
+GAN_EPOCHS, GAN_RECON_TARGET, GAN_SHARPNESS_TARGET = 25, 4.5, 0.24
+
+
+def _small_vaegan():
+    from genlearn.models.vaegan import VAEGAN
+
+    return VAEGAN((1, 8, 8), 8, hidden=(64,), dis_channels=(8, 16))
+
+
+class _Recorder:
+    """An optimiser that records the gradient it is asked to apply, and changes nothing (student side)."""
+
+    def __init__(self, params: list) -> None:
+        self.params = params
+        self.applied = [torch.zeros_like(p) for p in params]
+        self.steps = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.steps += 1
+        for a, p in zip(self.applied, self.params, strict=True):
+            if p.grad is not None:
+                a.add_(p.grad)
+
+
+def _route_inputs(gen: torch.Generator) -> dict:
+    inp = digits_split(gen, n_train=32, binarize=False)
+    return {"x": inp["x_train"].view(-1, 1, 8, 8), "model_seed": inp["seed"],
+            "noise_seed": int(torch.randint(0, 2**31 - 1, (1,), generator=gen))}
+
+
+def _route_run(fn, inp):
+    torch.manual_seed(inp["model_seed"])
+    model = _small_vaegan()
+    groups = model.parameter_groups()
+    recorders = {g: _Recorder(groups[g]) for g in GROUPS}
+    torch.manual_seed(inp["noise_seed"])
+    fn(model, inp["x"], recorders)
+    return {g: {"applied": torch.cat([a.flatten() for a in recorders[g].applied]), "steps": recorders[g].steps}
+            for g in GROUPS}
+
+
+def term_routes(out: dict, inp: dict) -> dict[str, dict[str, float]]:
+    """Checker side: ``{network: {term: weight}}`` that best explains the gradient each network received,
+    by least squares on the gradient of every term for that network (same weights, same noise)."""
+    from genlearn.models.vaegan import vaegan_loss
+
+    torch.manual_seed(inp["model_seed"])
+    model = _small_vaegan()
+    groups = model.parameter_groups()
+    torch.manual_seed(inp["noise_seed"])
+    loss = vaegan_loss(model, inp["x"])
+    found = {}
+    for g in GROUPS:
+        columns = []
+        for t in TERMS:
+            got = torch.autograd.grad(getattr(loss, t), groups[g], retain_graph=True, allow_unused=True)
+            columns.append(torch.cat([(torch.zeros_like(p) if gi is None else gi).flatten()
+                                      for p, gi in zip(groups[g], got, strict=True)]))
+        a = torch.stack(columns, 1).double()
+        b = out[g]["applied"].double()
+        assert b.shape == (a.shape[0],), "the recorded gradients have the wrong size"
+        keep = a.abs().sum(0) > 0  # a term that cannot reach this network has weight 0
+        w = torch.zeros(len(TERMS), dtype=torch.float64)
+        if keep.any():
+            w[keep] = torch.linalg.lstsq(a[:, keep], b[:, None]).solution.squeeze(1)
+        residual = float((a @ w - b).norm() / max(float(b.norm()), 1e-12))
+        assert residual < 0.05, (
+            f"the {g}'s gradient is not a weighted sum of the four loss terms' gradients (relative residual "
+            f"{residual:.2f}): use one forward pass (`out = model(x)`, drawing z and the prior codes once) and "
+            "compute every gradient before any optimiser step")
+        found[g] = {t: round(float(w[i]), 3) for i, t in enumerate(TERMS)}
+    return found
+
+
+@VAEGAN_BUILD_STEP.case(make=_route_inputs, run=_route_run)
+def _routing_audit(inp, out):
+    from genlearn.models.vaegan import routes
+
+    assert isinstance(out, dict) and set(out) == set(GROUPS), "the step should train the three networks"
+    for g in GROUPS:
+        assert out[g]["steps"] >= 1, f"the {g}'s optimiser never stepped: call optimizers[{g!r}].step()"
+    found = term_routes(out, inp)
+    want = routes(_small_vaegan())
+    wrong = [f"{t} -> {g}: weight {found[g][t]:g}, expected {want[g].get(t, 0.0):g}"
+             for g in GROUPS for t in TERMS if abs(found[g][t] - want[g].get(t, 0.0)) > 0.05]
+    assert not wrong, ("gradient routing audit: " + "; ".join(wrong)
+                       + " (each network must receive only its own objective's gradient: "
+                         "genlearn.models.vaegan.routes)")
+
+
+def _train_inputs(gen: torch.Generator) -> dict:
+    inp = digits_split(gen, n_train=1200, binarize=False)
+    inp["z"] = torch.randn(300, 8, generator=gen)
+    return inp
+
+
+def _train_run(fn, inp):
+    import time
+
+    torch.manual_seed(inp["seed"])
+    model = _small_vaegan()
+    groups = model.parameter_groups()
+    optimizers = {g: _Adam(groups[g], 1e-3, betas=(0.5, 0.999)) for g in GROUPS}
+    x = inp["x_train"].view(-1, 1, 8, 8)
+    shuffle = torch.Generator().manual_seed(inp["seed"])
+    start, epochs = time.perf_counter(), 0
+    for _ in range(GAN_EPOCHS):
+        for idx in torch.randperm(len(x), generator=shuffle).split(100):
+            fn(model, x[idx], optimizers)
+        epochs += 1
+        if time.perf_counter() - start > 40:
+            break
+    model.eval()
+    with torch.no_grad():
+        x_test = inp["x_test"].view(-1, 1, 8, 8)
+        mu, _ = model.encode(x_test)
+        return {"recon": model.decode_mean(mu).flatten(1), "samples": model.decode_mean(inp["z"]),
+                "epochs": epochs, "seconds": time.perf_counter() - start}
+
+
+@VAEGAN_BUILD_STEP.case(make=_train_inputs, run=_train_run)
+def _trained(inp, out):
+    from genlearn.sample_quality import sharpness
+
+    assert isinstance(out, dict) and "recon" in out, "training with your step should leave a working model"
+    n = len(inp["x_test"])
+    recon = tensor(out["recon"], (n, 64), "the test reconstructions")
+    samples = tensor(out["samples"], (300, 1, 8, 8), "the samples")
+    error = float(((recon - inp["x_test"].double()) ** 2).sum(1).mean())
+    done = f"after {out['epochs']} epochs ({out['seconds']:.1f} s)"
+    target("test reconstruction error (squared, summed over pixels)", error, GAN_RECON_TARGET, why=done)
+    target("sample sharpness", float(sharpness(samples.float()).mean()), GAN_SHARPNESS_TARGET, below=False,
+           why=f"{done}; a VAE's blurry samples score about 0.16-0.19")
+
+
+# --- predict, then measure: are the VAE-GAN's samples sharper? -------------------------------------
+PREDICT_SHARPER = exercise(
+    "predict_sharper", "predict, then measure: are a VAE-GAN's samples sharper than a plain VAE's?",
+    depth="predict",
+    hints=(
+        "Exercise 1 showed what squared error rewards when the decoder is unsure: the average of the "
+        "candidates. Averages of digits are blurry.",
+        "The GAN term punishes images the discriminator can tell from real ones. Are blurry images easy to "
+        "tell apart?",
+    ),
+)
+
+CHOICES_SHARPER = ("vaegan", "vae", "same")
+
+
+def sharpness_with_and_without_gan(seed: int = 0, epochs: int = 8) -> dict[str, float]:
+    """The experiment: the same VAE-GAN trained on the digits with its GAN term and learned similarity
+    (``"vaegan"``) and without them (``adversarial_weight=0``, pixel similarity: a VAE with a Gaussian
+    decoder, ``"vae"``); the mean sharpness of 500 samples of each."""
+    from genlearn.data import load_digits
+    from genlearn.models.vaegan import VAEGAN
+    from genlearn.recipes import fit_vaegan
+    from genlearn.sample_quality import sharpness
+
+    x = load_digits("train").x
+    found = {}
+    for name, weight, similarity in (("vaegan", 1.0, "feature"), ("vae", 0.0, "pixel")):
+        torch.manual_seed(seed)
+        model = VAEGAN((1, 8, 8), 8, hidden=(128,), dis_channels=(16, 32), adversarial_weight=weight,
+                       similarity=similarity)
+        fit_vaegan(model, x, epochs, seed=seed, progress=False)
+        found[name] = round(float(sharpness(model.sample(500, torch.Generator().manual_seed(seed))).mean()), 3)
+    return found
+
+
+@PREDICT_SHARPER.case(make=lambda gen: {"seed": 0}, run=lambda fn, inp: fn())
+def _measured(inp, out):
+    assert isinstance(out, str) and out in CHOICES_SHARPER, (
+        f"return one of {', '.join(repr(c) for c in CHOICES_SHARPER)}, got {out!r}")
+    found = sharpness_with_and_without_gan(seed=inp["seed"])
+    a, b = found["vaegan"], found["vae"]
+    measured = "same" if abs(a - b) < 0.1 * b else "vaegan" if a > b else "vae"
+    assert out == measured, (
+        f"you predicted {out!r}; measured sample sharpness: VAE-GAN {a:.3f}, VAE {b:.3f} (answer {measured!r}). "
+        "A decoder trained on squared error alone hedges towards the average of plausible images, which is "
+        "blurry; the discriminator easily rejects blur, so the GAN term pushes the decoder to commit to sharp "
+        "strokes")
