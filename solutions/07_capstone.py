@@ -103,3 +103,72 @@ x = load_digits("test").x.double()
 blurred = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
 print(f"sharpness: real {image_sharpness(x).mean():.3f}, blurred {image_sharpness(blurred).mean():.3f}")
 print(f"a VAE at 0.44 nats per pixel... {bits_per_dim(0.44 * 64, 64):.3f} bits per pixel")
+
+# %% [markdown]
+# ## Exercise 4 (build and train): make an autoencoder generative
+#
+# A plain autoencoder has no prior: decoding $z \sim N(0, I)$ gives poor images,
+# because its codes live elsewhere. Fit a Gaussian to the codes instead. Write
+# `sample_fitted_gaussian(codes, n, generator)`: `codes` is `(N, d)`, one code per
+# training image; fit $N(m, S)$ with the codes' mean and **full** covariance, and
+# return `n` draws from it, shape `(n, d)`, using `generator` for the noise.
+#
+# The check trains an autoencoder (genlearn's `AE`, 4 latents, 30 epochs on 1,200
+# digits), passes your function its training codes, decodes your draws, and
+# compares the samples with the test digits in the Frechet distance of exercise 1:
+# target at most 0.6 x the distance of the same autoencoder's $N(0, I)$ samples.
+
+# %%
+def sample_fitted_gaussian(codes, n, generator):
+    """n draws from N(mean, covariance) of the codes."""
+    # BEGIN SOLUTION
+    mean = codes.mean(0)
+    cov = torch.cov(codes.T) + 1e-6 * torch.eye(codes.shape[1], dtype=codes.dtype)
+    chol = torch.linalg.cholesky(cov)
+    eps = torch.randn(n, codes.shape[1], generator=generator, dtype=codes.dtype)
+    return mean + eps @ chol.T
+    # END SOLUTION
+
+
+# %% tags=["nbval-ignore-output"]
+from genlearn.models import AE  # noqa: E402
+from genlearn.models.ae import ae_loss  # noqa: E402
+from genlearn.sample_quality import digit_frechet_distance  # noqa: E402
+from genlearn.train import fit  # noqa: E402
+
+digits = load_digits("train").x
+torch.manual_seed(0)
+ae = AE((1, 8, 8), 4, hidden=(128,))
+fit(ae, ae_loss, digits, 30, seed=0, progress=False)
+with torch.no_grad():
+    fitted = ae.decode_mean(sample_fitted_gaussian(ae.encode(digits), 1000, torch.Generator().manual_seed(0)))
+    standard = ae.decode_mean(torch.randn(1000, 4))
+print(f"Frechet distance: fitted Gaussian {digit_frechet_distance(fitted):.1f}, "
+      f"N(0, I) {digit_frechet_distance(standard):.1f}")
+
+# %%
+check("gaussian_prior_build", sample_fitted_gaussian)
+
+# %% [markdown]
+# ## Exercise 5 (predict, then measure): whose bound is lowest?
+#
+# On the binarised test digits, compare two codelengths in bits per dimension:
+# a VAE's negative ELBO (an upper bound on its codelength) and the
+# independent-pixels baseline (every pixel stored by its own frequency). Which is
+# lower? Return `"vae"`, `"independent pixels"` or `"equal"` - then measure.
+
+# %%
+def predict_lowest_bits():
+    """Your prediction: "vae", "independent pixels" or "equal"."""
+    # BEGIN SOLUTION
+    return "vae"
+    # END SOLUTION
+
+
+# %%
+from genlearn.checks.evaluation import bits_per_dim_vae_vs_pixels  # noqa: E402
+
+bits_per_dim_vae_vs_pixels()
+
+# %%
+check("predict_lowest_bits", predict_lowest_bits)

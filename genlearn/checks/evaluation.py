@@ -6,10 +6,12 @@ import math
 
 import torch
 
+from genlearn.checks._train import digits_split, target, train_loop
 from genlearn.checks._util import close, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
 
-__all__ = ["FRECHET_GAUSSIANS", "IMAGE_SHARPNESS", "BITS_PER_DIM"]
+__all__ = ["FRECHET_GAUSSIANS", "IMAGE_SHARPNESS", "BITS_PER_DIM", "GAUSSIAN_PRIOR_BUILD", "PREDICT_LOWEST_BITS",
+           "bits_per_dim_vae_vs_pixels"]
 
 
 def _spd(gen: torch.Generator, d: int) -> torch.Tensor:
@@ -116,3 +118,118 @@ def _value(inp, out):
 @BITS_PER_DIM.case(make=lambda gen: {"args": [64 * math.log(2), 64]})
 def _one_bit(inp, out):
     close(to_float(out, "bits_per_dim(64 ln 2, 64)"), 1.0, 1e-12, "64 ln 2 nats over 64 dimensions is one bit each")
+
+
+# --- build and train: sample_fitted_gaussian(codes, n, generator) ----------------------------------
+GAUSSIAN_PRIOR_BUILD = exercise(
+    "gaussian_prior_build", "build and train: make an autoencoder generative with a Gaussian fitted to its codes",
+    points=4, depth="build",
+    hints=(
+        "An autoencoder's codes do not follow N(0, I): they have their own centre, scales and correlations. "
+        "Fit them with a Gaussian: the mean of the codes and their full covariance matrix.",
+        "To draw from N(m, S) with a full covariance, factor S = L L^T (Cholesky) and map a standard-normal "
+        "draw eps to m + L eps; for a batch of row vectors that is `eps @ L.T`. Draw eps with the generator "
+        "you are given.",
+        "`torch.cov` expects variables in rows and observations in columns (transpose the codes). If the "
+        "Cholesky fails, add a small multiple of the identity (say 1e-6) to the covariance.",
+    ),
+)
+
+AE_EPOCHS, AE_LATENT, AE_SAMPLES, AE_FD_RATIO = 30, 4, 1000, 0.6
+
+
+def _ae_inputs(gen: torch.Generator) -> dict:
+    inp = digits_split(gen, n_train=1200, binarize=False)
+    inp["eps"] = torch.randn(AE_SAMPLES, AE_LATENT, generator=gen)
+    inp["draw_seed"] = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
+    return inp
+
+
+def _ae_run(fn, inp):
+    from genlearn.models.ae import AE, ae_loss
+
+    torch.manual_seed(inp["seed"])
+    ae = AE((1, 8, 8), AE_LATENT, hidden=(128,))
+    x = inp["x_train"].view(-1, 1, 8, 8)
+    trained = train_loop(lambda xb: ae_loss(ae, xb.view(-1, 1, 8, 8)).loss, ae.parameters(), inp["x_train"],
+                         seed=inp["seed"], epochs=AE_EPOCHS)
+    ae.eval()
+    with torch.no_grad():
+        codes = ae.encode(x)
+        z = fn(codes.clone(), AE_SAMPLES, torch.Generator().manual_seed(inp["draw_seed"]))
+        if not isinstance(z, torch.Tensor) or tuple(z.shape) != (AE_SAMPLES, AE_LATENT):
+            return {"z": z}
+        return {"z": z, "codes": codes, "samples": ae.decode_mean(z.float()),
+                "standard_normal": ae.decode_mean(inp["eps"]), **trained}
+
+
+@GAUSSIAN_PRIOR_BUILD.case(make=_ae_inputs, run=_ae_run)
+def _beats_standard_normal(inp, out):
+    from genlearn.sample_quality import digit_frechet_distance
+
+    assert isinstance(out, dict) and "z" in out, "sample_fitted_gaussian should return codes"
+    z = tensor(out["z"], (AE_SAMPLES, AE_LATENT), f"sample_fitted_gaussian(codes, {AE_SAMPLES}, generator)")
+    codes = tensor(out["codes"], (len(inp["x_train"]), AE_LATENT), "the autoencoder's codes")
+    m, s = codes.mean(0), torch.cov(codes.T)
+    scale = s.diagonal().sqrt()
+    mean_error = float(((z.mean(0) - m) / scale).abs().max())
+    assert mean_error < 0.25, (
+        f"your samples' mean is {mean_error:.2f} standard deviations away from the codes' mean in some latent")
+    corr_z = torch.cov(z.T) / (scale[:, None] * scale[None])
+    corr_codes = s / (scale[:, None] * scale[None])
+    cov_error = float((corr_z - corr_codes).abs().max())
+    assert cov_error < 0.2, (
+        f"your samples' covariance differs from the codes' by up to {cov_error:.2f} (in units of the codes' "
+        "standard deviations): fit the full covariance, and draw with its Cholesky factor (a standard "
+        "deviation, not a variance)")
+    reference = inp["x_test"].view(-1, 1, 8, 8)
+    fd = digit_frechet_distance(out["samples"].float(), reference)
+    fd_normal = digit_frechet_distance(out["standard_normal"].float(), reference)
+    target("Frechet distance of your samples to the test digits", fd, AE_FD_RATIO * fd_normal,
+           why=f"{AE_FD_RATIO} x the same autoencoder's N(0, I) samples' {fd_normal:.3g}")
+
+
+# --- predict, then measure: which has the lowest bits per dimension? --------------------------------
+PREDICT_LOWEST_BITS = exercise(
+    "predict_lowest_bits", "predict, then measure: a VAE's bound or independent pixels - which is lower?",
+    depth="predict",
+    hints=(
+        "Both numbers are codelengths of the same test digits in bits per pixel: the independent-pixels "
+        "baseline stores every pixel by its own frequency, the VAE pays for a code plus the pixels given it.",
+        "The VAE's number is only an upper bound on its true codelength. Does the dependence between the "
+        "pixels of a digit (strokes are connected) save more than the bound's slack costs?",
+    ),
+)
+
+CHOICES_LOWEST = ("vae", "independent pixels", "equal")
+
+
+def bits_per_dim_vae_vs_pixels(seed: int = 0, epochs: int = 25) -> dict[str, float]:
+    """The experiment: on the binarised digits, the test bits per dimension of a VAE's negative ELBO
+    (trained ``epochs`` epochs) and of the independent-pixels baseline fitted to the training images."""
+    from genlearn.data import load_digits
+    from genlearn.evaluate import IndependentPixels
+    from genlearn.models.vae import VAE, vae_loss
+    from genlearn.train import fit
+
+    x_train, x_test = (load_digits(s, binarize=True).x for s in ("train", "test"))
+    torch.manual_seed(seed)
+    model = VAE((1, 8, 8), 8, hidden=(128,))
+    fit(model, vae_loss, x_train, epochs, seed=seed, progress=False)
+    with torch.no_grad():
+        nats = float(vae_loss(model, x_test).loss)
+    return {"vae": round(nats / (64 * math.log(2)), 4),
+            "independent pixels": round(float(IndependentPixels(x_train).bits_per_dim(x_test)), 4)}
+
+
+@PREDICT_LOWEST_BITS.case(make=lambda gen: {"seed": 0}, run=lambda fn, inp: fn())
+def _measured(inp, out):
+    assert isinstance(out, str) and out in CHOICES_LOWEST, (
+        f"return one of {', '.join(repr(c) for c in CHOICES_LOWEST)}, got {out!r}")
+    found = bits_per_dim_vae_vs_pixels(seed=inp["seed"])
+    v, b = found["vae"], found["independent pixels"]
+    measured = "equal" if abs(v - b) < 0.02 * b else "vae" if v < b else "independent pixels"
+    assert out == measured, (
+        f"you predicted {out!r}; measured on the test digits: VAE bound {v:.3f} bits/dim, independent pixels "
+        f"{b:.3f} bits/dim (lowest: {measured}). The pixels of a digit are strongly dependent; a code that "
+        "describes the stroke saves far more than the bound's slack (the KL of the code) costs")
