@@ -42,8 +42,6 @@ if importlib.util.find_spec("genlearn") is None:
 # (`genlearn.verdict.compare`: HOLDS, DOES NOT, or INCONCLUSIVE when three seeds cannot decide).
 
 # %% slideshow={"slide_type": "skip"}
-import math
-
 import matplotlib.pyplot as plt
 import torch
 
@@ -53,7 +51,7 @@ from genlearn.models import VAEGAN, vaegan_loss
 from genlearn.models.base import map_batches
 from genlearn.models.vaegan import routes, term_gradient_norms, vaegan_grads
 from genlearn.recipes import fit_vaegan
-from genlearn.sample_quality import frechet, frechet_reference, sharpness, sharpness_gap
+from genlearn.sample_quality import frechet, frechet_reference, image_features, sharpness, sharpness_gap
 from genlearn.scale import base_seed, current, fashion
 from genlearn.verdict import DOES_NOT, HOLDS, compare, verdict_table
 from genlearn.viz import image_grid
@@ -298,6 +296,9 @@ gan_share = {"sharpness gap (pixels)": abs(ablation[4].effect) / abs(ablation[2]
 print("the GAN term's effect as a share of the learned similarity's: "
       + ", ".join(f"{k} {v:.1%}" for k, v in gan_share.items()))
 assert all(v < 0.2 for v in gan_share.values())
+weights = {s: runs["VAE-GAN", s][1]["similarity"][-1] / runs["VAE-GAN", s][1]["generator"][-1] for s in SEEDS}
+print("VAE-GAN, last epoch: similarity term / decoder's GAN term = " + "/".join(f"{w:.0f}" for w in weights.values()))
+assert all(w > 20 for w in weights.values())
 assert all(scores[name, s]["frechet"] > FD_REAL for name in ARMS for s in SEEDS)
 assert all(scores["VAE (pixel)", s]["sharpness"] < 0.8 * SHARP_REAL for s in SEEDS)
 
@@ -315,8 +316,8 @@ for ax, (name, imgs) in zip(axes, shown.items()):
 # VAE's, and so do the samples of the model with the learned similarity and **no** GAN term.
 # The VAE's samples are blurry: below 80 % of the real sharpness on every seed (asserted). The last two rows
 # isolate the GAN term itself: its mean effect is less than a fifth of the learned similarity's
-# (the printed shares, asserted), because at this weight the decoder's GAN term (about one [nat](glossary.md#nat)
-# per image) is tiny beside a similarity term of hundreds of nats. So at this budget the learned
+# (the printed shares, asserted), because at this weight the decoder's GAN term (a few [nats](glossary.md#nat)
+# per image) is tiny beside the similarity term: more than 20 times smaller on every seed (printed, asserted). So at this budget the learned
 # similarity, not the [adversarial term](glossary.md#adversarial-term), does almost all of the sharpening. The source article
 # presents the two as one method; this ablation separates them, and the GAN term's own
 # contribution is small here (whether it is distinguishable from zero is what the last two
@@ -386,13 +387,28 @@ assert all(0 < tolerance[s]["features"] < 1 and 0 < tolerance[s]["pixels"] < 1 f
 # than the encoder's and decoder's, three seeds again. Every run of this lesson recorded after
 # each epoch the mean squared length of the features $\lVert\mathrm{Dis}_l(x)\rVert^2$ of a fixed
 # batch of real images: the reconstruction target of the similarity term.
+#
+# One caution before comparing runs: each run's similarity term is measured in *its own*
+# discriminator's features, so the similarity values of two runs are in two different units and
+# cannot be compared. To compare the two runs' reconstructions we use one fixed feature space for
+# both: the 64 features $\phi$ of the Frechet distance's classifier,
+# $\lVert\phi(x) - \phi(\tilde x)\rVert^2$ averaged over the reference images.
 
 # %%
+def recon_fixed_features(model):
+    """mean |phi(x) - phi(x_rec)|^2 over the reference images, phi: the Frechet classifier's features
+    (the same feature space for every model)."""
+    rec = map_batches(model.reconstruct, model, reference).clamp(0, 1)
+    return float((image_features(reference) - image_features(rec)).pow(2).sum(1).mean())
+
+
 balanced = {s: runs["VAE-GAN", s][1] for s in SEEDS}
 fast = {s: train_vaegan(s, lr_dis=1e-2) for s in SEEDS}
 fast_scores = {s: frechet(samples(fast[s][0]), reference) for s in SEEDS}
-fig, axes = plt.subplots(1, 3, figsize=(13, 3))
-for ax, key in zip(axes, ["gan", "similarity", "feature_size"]):
+fixed = {(name, s): recon_fixed_features(model) for s in SEEDS
+         for name, model in (("balanced", runs["VAE-GAN", s][0]), ("fast", fast[s][0]))}
+fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+for ax, key in zip(axes, ["gan", "feature_size"]):
     ax.plot(balanced[SEED][key], label="lr_dis = 1e-3 (balanced)")
     ax.plot(fast[SEED][1][key], label="lr_dis = 1e-2 (D too fast)")
     ax.set_title(key); ax.set_xlabel("epoch"); ax.set_yscale("log")
@@ -400,35 +416,33 @@ axes[0].legend()
 for s in SEEDS:
     print(f"seed {s}: feature size per epoch: balanced " + " ".join(f"{v:.0f}" for v in balanced[s]["feature_size"])
           + "; fast D " + " ".join(f"{v:.0f}" for v in fast[s][1]["feature_size"])
-          + f"; Frechet balanced {scores['VAE-GAN', s]['frechet']:.1f}, fast D {fast_scores[s]:.1f}")
+          + f"; Frechet balanced {scores['VAE-GAN', s]['frechet']:.1f}, fast D {fast_scores[s]:.1f}"
+          + f"; reconstruction error in fixed features balanced {fixed['balanced', s]:.1f}, fast D {fixed['fast', s]:.1f}")
 unstable = [
     compare("fast D: lower discriminator loss (D wins)", [fast[s][1]["gan"][-1] for s in SEEDS],
             [balanced[s]["gan"][-1] for s in SEEDS]),
-    compare("fast D: larger similarity term (log)", [math.log(fast[s][1]["similarity"][-1]) for s in SEEDS],
-            [math.log(balanced[s]["similarity"][-1]) for s in SEEDS], better="higher"),
+    compare("fast D: worse reconstructions, one fixed feature space", [fixed["fast", s] for s in SEEDS],
+            [fixed["balanced", s] for s in SEEDS], better="higher"),
     compare("fast D: features keep growing (last epoch vs first)", [fast[s][1]["feature_size"][-1] for s in SEEDS],
             [fast[s][1]["feature_size"][0] for s in SEEDS], better="higher"),
     compare("balanced: features keep growing (last epoch vs first)", [balanced[s]["feature_size"][-1] for s in SEEDS],
             [balanced[s]["feature_size"][0] for s in SEEDS], better="higher"),
-    compare("fast D: larger features than balanced at the end", [fast[s][1]["feature_size"][-1] for s in SEEDS],
-            [balanced[s]["feature_size"][-1] for s in SEEDS], better="higher"),
     compare("fast D: worse samples (higher Frechet)", [fast_scores[s] for s in SEEDS],
             per_seed("VAE-GAN", "frechet"), better="higher"),
 ]
 print(verdict_table(unstable))
-assert unstable[0].verdict == HOLDS
-assert all(fast[s][1]["similarity"][-1] > balanced[s]["similarity"][-1] for s in SEEDS)
+assert unstable[0].verdict == HOLDS and unstable[-1].verdict == HOLDS
 
 # %% [markdown]
-# The first verdict HOLDS: the fast discriminator wins its game (its loss is lower). On every seed
-# the similarity term, measured in *its* features, ends larger than in the balanced run (asserted;
-# the second verdict, on a log scale, says whether three seeds pin down by how much): the decoder
-# is chasing a target that the discriminator keeps moving. An earlier version of this
-# lesson *told* you that the features "keep growing"; measured, the feature size does grow over
-# the first epochs in most runs, but the next three verdicts show how far three seeds support
-# "keeps growing" (last epoch against first, in each run) and "larger than balanced": where they
-# read INCONCLUSIVE, the growth is real in some runs and not in others, and we do not claim it.
-# The last verdict says whether the samples are worse.
+# The first verdict HOLDS: the fast discriminator wins its game (its loss is lower), and the last
+# one HOLDS too: its samples are farther from the real garments (Frechet). The second verdict
+# compares the two runs' reconstructions in the one fixed feature space. An earlier version of
+# this lesson compared the similarity terms of the two runs directly - numbers measured in two
+# different discriminators' features - and *told* you that the features "keep growing". Measured
+# within each run, the feature size does grow over the first epochs in most runs, but the third
+# and fourth verdicts show how far three seeds support "keeps growing" (last epoch against first,
+# in each run): where they read INCONCLUSIVE, the growth is real in some runs and not in others,
+# and we do not claim it.
 # What stabilises training here is balance: the same learning rate for all three networks (and
 # Adam with $\beta_1 = 0.5$, the usual GAN setting, the default of `fit_vaegan`).
 
@@ -543,7 +557,7 @@ order_diagram()
 # * Each network must be trained only by its own objective: encoder by prior +
 #   similarity, decoder by $\gamma$ similarity + adversarial term, discriminator
 #   by the GAN loss (checked, section 2).
-# * It is a game: a discriminator ten times faster wins, and the similarity measured in its
-#   features ends larger than in the balanced run on every seed (section 5).
+# * It is a game: a discriminator ten times faster wins its game, and the samples get worse
+#   (Frechet, section 5).
 #
 # The terms are in the [glossary](glossary.md).
