@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -204,6 +205,7 @@ PREDICT_LOWEST_BITS = exercise(
 CHOICES_LOWEST = ("vae", "independent pixels", "equal")
 
 
+@functools.lru_cache(maxsize=4)  # the grader measures once, not once per submission
 def bits_per_dim_vae_vs_pixels(seed: int = 0, epochs: int = 25) -> dict[str, float]:
     """The experiment: on the binarised digits, the test bits per dimension of a VAE's negative ELBO
     (trained ``epochs`` epochs) and of the independent-pixels baseline fitted to the training images."""
