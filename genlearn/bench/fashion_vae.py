@@ -3,12 +3,12 @@ pythae's VAE with networks of the same size, and against a bare PyTorch loop, in
 
 Protocol (fixed; the defaults of this script):
 
-* Data: Fashion-MNIST (:func:`genlearn.data.load_fashion_mnist`), the first ``--n-train`` (10,000)
+* Data: Fashion-MNIST (:func:`genlearn.data.load_fashion_mnist`), the first ``--n-train`` (6,000)
   training and ``--n-test`` (2,000) test images, ``x = pixel / 255`` on 256 grey levels.
 * Networks (both libraries): encoder conv 1-32-64 (3x3, stride 2, ReLU) -> flatten -> linear to
   ``(mu, logvar)`` of a 16-D code; decoder linear -> 64x7x7 -> two stride-2 transposed convs (64-32,
   ReLU) -> 3x3 conv to one channel (64-32, 32-32: the course's ConvDecoder layout).
-  Adam, lr 1e-3, batch 128, ``--epochs`` (10) epochs, seed 0.
+  Adam, lr 1e-3, batch 128, ``--epochs`` (8) epochs, seed 0.
 * The course: :class:`genlearn.models.VAE` (``arch="conv"``), a discretized-logistic likelihood over
   the 256 grey levels, trained with :func:`genlearn.train.fit`.
 * pythae 0.1.2: ``pythae.models.VAE`` with the same networks (decoder output through a sigmoid),
@@ -119,10 +119,10 @@ def _pythae_vae(epochs: int, x: Tensor, seed: int) -> tuple[nn.Module, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genlearn.bench fashion-vae", description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--n-train", type=int, default=10_000)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--n-train", type=int, default=6_000)
     parser.add_argument("--n-test", type=int, default=2_000)
-    parser.add_argument("--k", type=int, default=100, help="importance samples of the test NLL bound")
+    parser.add_argument("--k", type=int, default=50, help="importance samples of the test NLL bound")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-pythae", action="store_true", help="skip pythae (it is a development dependency)")
     args = parser.parse_args(argv)
