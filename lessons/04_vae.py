@@ -602,15 +602,19 @@ verdicts8 = [
 print(verdict_table(verdicts8))
 
 # %% [markdown]
-# What the seeds say: a heavy KL weight collapses dimensions, carries less information and costs
-# likelihood - the first three verdicts hold. The active-units statistic calls nearly every dimension active all the same: its threshold on the
-# variance of the means is too lenient to see this collapse, a reminder to read a statistic's
+# What the seeds say: a heavy KL weight carries less information in the code and costs likelihood -
+# both verdicts hold. Every $\beta = 8$ run has collapsed dimensions, the plain ELBO none (asserted run by
+# run); the count varies from run to run, so whether three seeds make its verdict HOLDS is what its
+# row says. The active-units statistic calls nearly every dimension active all the same: its threshold
+# on the variance of the means is too lenient to see this collapse, a reminder to read a statistic's
 # definition before its number. Whether the remedies help the *likelihood* at this budget, the table
 # says; where it says INCONCLUSIVE the lesson claims nothing more.
 
 # %%
-assert verdicts8[0].holds and verdicts8[1].holds and verdicts8[2].holds
+assert verdicts8[1].holds and verdicts8[2].holds
+assert all(r["collapsed"] >= 1 for r in collapse["beta = 8"])
 assert all(r["collapsed"] == 0 for r in collapse["beta = 1"])  # the plain ELBO uses every dimension here
+assert all(r["active"] >= 14 for rs in collapse.values() for r in rs)  # "active" by the variance criterion
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9. Upsampling in convolutional decoders

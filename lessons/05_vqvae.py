@@ -53,8 +53,14 @@ import torch.nn.functional as F
 from IPython.display import display
 
 from genlearn import seed_everything
-from genlearn.evaluate import (IndependentPixels, bits_per_dim, codebook_stats, codebook_tracker,
-                               uniform_codes_bits_per_dim, vq_bound)
+from genlearn.evaluate import (
+    IndependentPixels,
+    bits_per_dim,
+    codebook_stats,
+    codebook_tracker,
+    uniform_codes_bits_per_dim,
+    vq_bound,
+)
 from genlearn.models import VAE, VQVAE, CodePrior, VectorQuantizer, vae_loss, vqvae_loss
 from genlearn.models.base import map_batches
 from genlearn.models.code_prior import code_prior_loss, uniform_codes
@@ -79,9 +85,10 @@ x_small = x_train[: S.n_train // 6]   # training subset of the several-seed expe
 x_eval = x_test[: S.n_test // 2]      # and their test subset
 
 
-def train_vqvae(seed, x=x_small, epochs=S.epochs(2), batch_size=25, lr=3e-3, track=False, **options):
+def train_vqvae(seed, x=x_small, epochs=None, batch_size=25, lr=3e-3, track=False, **options):
     """A VQ-VAE for 28x28 images (7x7 code maps, K codes of length 16, discretized-logistic decoder).
     With ``track`` the history records the codebook usage on ``x`` before training and after each epoch."""
+    epochs = S.epochs(2) if epochs is None else epochs
     seed_everything(seed, threads=1)
     model = VQVAE((1, 28, 28), num_codes=K, code_dim=16, channels=S.channels, likelihood="logistic", **options)
     history = fit(model, vqvae_loss, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False,

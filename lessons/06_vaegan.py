@@ -361,7 +361,7 @@ for s in SEEDS:
     dis = runs["VAE-GAN", s][0].discriminator
     with torch.no_grad():
         tolerance[s] = {"pixels": shift_ratio(lambda v: v.flatten(1), reference),
-                        "features": shift_ratio(lambda v: map_batches(
+                        "features": shift_ratio(lambda v, dis=dis: map_batches(
                             lambda b: dis.features(b, dis.n_layers), dis, v), reference)}
     print(f"seed {s}: shift / other-garment distance ratio: pixels {tolerance[s]['pixels']:.3f}, "
           f"learned features {tolerance[s]['features']:.3f}")

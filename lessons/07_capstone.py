@@ -208,7 +208,7 @@ print(f"relative seed-to-seed spread of the Frechet distance: VQ-VAE {vq_spread:
 # * **Sharper is not closer.** Whether the VAE-GAN's samples are also closer to the data than this
 #   VAE's is the third row. Mind which VAE: here it is lesson 04's, trained on a likelihood of the grey
 #   levels. Lesson 06 compares the VAE-GAN with the VAE it is built from (the same networks, a pixel
-#   similarity of the same weight, no GAN term) and finds the VAE-GAN ahead on both scores; that
+#   similarity of the same weight, no [GAN](glossary.md#gan) term) and finds the VAE-GAN ahead on both scores; that
 #   matched comparison is lesson 06's, and nothing here contradicts it - the two tables answer two
 #   questions, and they agree that the VAE-GAN's samples are the sharper ones.
 # * **"VQ-VAE is easier to train"**: the fourth row. Its samples come from a PixelCNN prior over 7x7
