@@ -81,6 +81,9 @@ def _as_tensors(data: Data, name: str) -> tuple[Tensor, ...]:
                          f"{[tuple(t.shape) for t in tensors]}")
     if len(tensors[0]) == 0:
         raise ValueError(f"{name} is empty")
+    for t in tensors:  # once, before any work: a NaN in the data would only surface as a NaN loss
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} contains NaN or inf")
     return tensors
 
 

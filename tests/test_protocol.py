@@ -288,3 +288,19 @@ def test_cli_train_reports_a_likelihood_only_of_its_data(tmp_path):
     gan = json.loads((vaegan_out / "metrics.json").read_text())
     assert gan["likelihood"] is None and "test_nll_nats_iwae100" not in gan
     assert "similarity" in gan["likelihood_why_not"]
+
+
+def test_regressions_found_by_the_fuzzer():
+    """The last `make fuzz` run's three failing properties, as examples (fixed)."""
+    from genlearn.models import ae_loss
+    from genlearn.train import fit
+
+    with pytest.raises(ValueError, match="code_shape"):
+        CodePrior(1, None)
+    with pytest.raises(ValueError, match="code_shape"):
+        UniformCodes(4, None)
+    with pytest.raises(ValueError, match="train_data contains NaN"):
+        fit(AE((3,), 2, hidden=(4,), output="linear"), ae_loss, torch.full((20, 3), math.nan), 1, progress=False)
+    gaussian = VAE((3,), 2, hidden=(8,), likelihood="gaussian")
+    with pytest.raises(ValueError, match="magnitude"):
+        elbo(gaussian, torch.tensor([[1e30, 0.52, 0.74]]))

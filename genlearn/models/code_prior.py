@@ -118,7 +118,7 @@ class CodePrior(Prior):
     ) -> None:
         super().__init__()
         self.num_codes = check_count(num_codes, "num_codes")
-        if isinstance(code_shape, (int, str)) or len(code_shape) != 2:
+        if isinstance(code_shape, (int, str)) or not isinstance(code_shape, Sequence) or len(code_shape) != 2:
             raise ValueError(f"code_shape must be (h, w), the size of a code map, got {code_shape!r}")
         self.code_shape = (check_count(code_shape[0], "code_shape"), check_count(code_shape[1], "code_shape"))
         self.channels = check_count(channels, "channels")

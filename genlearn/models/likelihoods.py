@@ -194,6 +194,9 @@ class Gaussian(Likelihood):
     def check_data(self, x: Tensor) -> None:
         if not bool(torch.isfinite(x).all()):
             raise ValueError("x contains NaN or inf")
+        if float(x.abs().max()) > 1e15:  # squared errors beyond this overflow float32
+            raise ValueError(f"x has values of magnitude {float(x.abs().max()):.3g}; a Gaussian likelihood scores "
+                             "|x| <= 1e15 (rescale the data)")
         if grey_levels(x) is not None:
             raise ValueError("a Gaussian density is a likelihood of continuous data; x takes a few grey levels "
                              "only (a density of discrete values is not a probability): use likelihood='logistic'")
