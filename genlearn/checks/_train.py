@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["digits_split", "train_loop", "target"]
+__all__ = ["digits_split", "train_loop", "target", "experiment_seed"]
 
 
 def digits_split(gen: torch.Generator, n_train: int = 1200, binarize: bool = True) -> dict:
@@ -91,3 +91,9 @@ def target(name: str, got: float, limit: float, unit: str = "", *, below: bool =
     sign = "<=" if below else ">="
     assert ok, (f"{name} {got:.3g}{unit}, target {sign} {limit:.3g}{unit} (short by {abs(got - limit):.3g}{unit})"
                 + (f". {why}" if why else ""))
+
+
+def experiment_seed(gen: torch.Generator) -> dict:
+    """Inputs of a predict-then-measure case: the experiment's seed (``genlearn grade`` gives every submission
+    the same inputs, so the experiment runs once per grading; the effects measured hold for any seed)."""
+    return {"seed": int(torch.randint(0, 2**16, (1,), generator=gen))}

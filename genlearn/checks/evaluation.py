@@ -8,6 +8,7 @@ import math
 import torch
 
 from genlearn.checks._train import digits_split, target, train_loop
+from genlearn.checks._train import experiment_seed as _experiment_seed
 from genlearn.checks._util import close, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
 
@@ -224,7 +225,7 @@ def bits_per_dim_vae_vs_pixels(seed: int = 0, epochs: int = 25) -> dict[str, flo
             "independent pixels": round(float(IndependentPixels(x_train).bits_per_dim(x_test)), 4)}
 
 
-@PREDICT_LOWEST_BITS.case(make=lambda gen: {"seed": 0}, run=lambda fn, inp: fn())
+@PREDICT_LOWEST_BITS.case(make=_experiment_seed, run=lambda fn, inp: fn())
 def _measured(inp, out):
     assert isinstance(out, str) and out in CHOICES_LOWEST, (
         f"return one of {', '.join(repr(c) for c in CHOICES_LOWEST)}, got {out!r}")

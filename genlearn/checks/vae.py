@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from genlearn.checks._train import digits_split, target, train_loop
+from genlearn.checks._train import experiment_seed as _experiment_seed
 from genlearn.checks._util import close, grads, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
 
@@ -281,7 +282,7 @@ def kl_versus_beta(betas: tuple[float, ...] = (1.0, 2.0), seed: int = 0, epochs:
     return found
 
 
-@PREDICT_KL_BETA.case(make=lambda gen: {"seed": 0}, run=lambda fn, inp: fn())
+@PREDICT_KL_BETA.case(make=_experiment_seed, run=lambda fn, inp: fn())
 def _measured(inp, out):
     assert isinstance(out, str) and out in CHOICES_KL_BETA, (
         f"return one of {', '.join(repr(c) for c in CHOICES_KL_BETA)}, got {out!r}")

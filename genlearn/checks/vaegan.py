@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from genlearn.checks._train import _Adam, digits_split, target
+from genlearn.checks._train import experiment_seed as _experiment_seed
 from genlearn.checks._util import close, grads, raises, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
 
@@ -423,7 +424,7 @@ def sharpness_with_and_without_gan(seed: int = 0, epochs: int = 8) -> dict[str, 
     return found
 
 
-@PREDICT_SHARPER.case(make=lambda gen: {"seed": 0}, run=lambda fn, inp: fn())
+@PREDICT_SHARPER.case(make=_experiment_seed, run=lambda fn, inp: fn())
 def _measured(inp, out):
     assert isinstance(out, str) and out in CHOICES_SHARPER, (
         f"return one of {', '.join(repr(c) for c in CHOICES_SHARPER)}, got {out!r}")
