@@ -310,8 +310,8 @@ assert (gap_best < gap).all() and (gap_best > 0).all()
 
 def poor_encoder(x):
     """The best diagonal q, made deliberately too wide (variance x e^1.5) so the gap is visible."""
-    mu, logvar = lg.mean_field(x)
-    return mu, logvar + 1.5
+    mean, log_variance = lg.mean_field(x)
+    return mean, log_variance + 1.5
 
 
 lg.encoder = poor_encoder

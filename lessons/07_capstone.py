@@ -203,14 +203,18 @@ print(f"relative seed-to-seed spread of the Frechet distance: VQ-VAE {vq_spread:
 # %% [markdown]
 # What the table says on these images at this budget:
 #
-# * **Blur** holds: the VAE's samples are less sharp than the VAE-GAN's and than real images, the
-#   same measure that finds no blur between two sets of real images (lesson 04).
+# * **Blur** holds against the real images: the VAE's samples are less sharp than real garments, by
+#   the same measure that finds no blur between two sets of real images (lesson 04). Against the
+#   VAE-GAN it is the first row: HOLDS at base seed 0, but the VAE-GAN's sharpness varies from seed to
+#   seed at this short budget, and for another base seed three seeds could not decide (INCONCLUSIVE);
+#   the opposite verdict, the VAE sharper, is asserted never to appear. Lesson 06, at its matched
+#   weights, finds the VAE-GAN sharper (HOLDS).
 # * **Sharper is not closer.** Whether the VAE-GAN's samples are also closer to the data than this
 #   VAE's is the third row. Mind which VAE: here it is lesson 04's, trained on a likelihood of the grey
 #   levels. Lesson 06 compares the VAE-GAN with the VAE it is built from (the same networks, a pixel
 #   similarity of the same weight, no [GAN](glossary.md#gan) term) and finds the VAE-GAN ahead on both scores; that
 #   matched comparison is lesson 06's, and nothing here contradicts it - the two tables answer two
-#   questions, and they agree that the VAE-GAN's samples are the sharper ones.
+#   questions, and neither finds the VAE's samples sharper than the VAE-GAN's.
 # * **"VQ-VAE is easier to train"**: the fourth row. Its samples come from a PixelCNN prior over 7x7
 #   code maps, the one model here whose prior is learned from the codes.
 # * **The AE, given a fair prior, generates**: the fifth row. Its samples are the decodings of codes
@@ -220,8 +224,8 @@ print(f"relative seed-to-seed spread of the Frechet distance: VQ-VAE {vq_spread:
 
 # %%
 v = {x.claim: x for x in verdicts}
-assert v["VAE samples blurrier than VAE-GAN samples"].holds
 assert v["VAE samples blurrier than real images"].holds
+assert v["VAE samples blurrier than VAE-GAN samples"].verdict != "DOES NOT"  # HOLDS at base seed 0
 for key in NAMES:  # no model is near the real-versus-real value at this budget
     assert all(f > 2 * real_frechet for f in col(key, "frechet"))
 

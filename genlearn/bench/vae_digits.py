@@ -17,7 +17,8 @@ Prints one JSON object on its last line: ``test_nll_nats``, ``test_neg_elbo_nats
 ``seconds_per_epoch_median``, ``train_seconds_total`` (plus a few descriptive keys), and, measured in
 the same run, ``bare_loop_seconds_per_epoch_median``: a plain PyTorch loop training the same model
 with the same Adam (``randperm``, ``index_select``, ``vae_loss``, backward, step; no progress bar,
-no history), and ``fit_over_bare``, the ratio of the two medians (target <= 1.05).
+no history), and ``fit_over_bare``, the ratio of the two medians (target <= 1.05), both taken over two
+runs in the order bare, fit, fit, bare (whichever runs later in a process runs faster, by up to 20 %).
 
 Speed: ``import genlearn`` flushes subnormal floats to zero on the CPU
 (:func:`genlearn.runtime.flush_denormals_at_import`). Without it, Adam's first moments of
@@ -58,12 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     x_train = load_digits("train", binarize=True).x
     x_test = load_digits("test", binarize=True).x
     model = VAE((1, 8, 8), latent_dim=8, arch="mlp", hidden=(256, 256), likelihood="bernoulli")
+    bare_runs = [_bare(args, x_train)]  # ABBA: bare, fit, fit, bare, so that neither side gets the warm process
     history = fit(model, vae_loss, x_train, args.epochs, batch_size=100, lr=1e-3, seed=args.seed,
                   device=args.device, progress=not args.no_progress)
     train_seconds = sum(history["seconds"])
-    seed_everything(args.seed)
-    bare_model = VAE((1, 8, 8), latent_dim=8, arch="mlp", hidden=(256, 256), likelihood="bernoulli").to(args.device)
-    bare = bare_loop(bare_model, vae_loss, x_train.to(args.device), args.epochs, 100, 1e-3, args.seed)
+    with torch.random.fork_rng(devices=[]):
+        again = VAE((1, 8, 8), latent_dim=8, arch="mlp", hidden=(256, 256), likelihood="bernoulli")
+        fit_runs = [statistics.median(history["seconds"]),
+                    statistics.median(fit(again, vae_loss, x_train, args.epochs, batch_size=100, lr=1e-3,
+                                          seed=args.seed, device=args.device, progress=False)["seconds"])]
+    bare_runs.append(_bare(args, x_train))
 
     t_eval = time.perf_counter()
     generator = torch.Generator().manual_seed(args.seed)
@@ -77,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         "test_neg_elbo_nats": round(float(neg_elbo), 4),
         "train_neg_elbo_last_epoch": round(history["loss"][-1], 4) if history["loss"] else None,
         "seconds_per_epoch_median": round(statistics.median(history["seconds"]), 5),
-        "bare_loop_seconds_per_epoch_median": round(statistics.median(bare), 5),
-        "fit_over_bare": round(statistics.median(history["seconds"]) / statistics.median(bare), 3),
+        "bare_loop_seconds_per_epoch_median": round(statistics.median(bare_runs), 5),
+        "fit_over_bare": round(statistics.median(fit_runs) / statistics.median(bare_runs), 3),
         "train_seconds_total": round(train_seconds, 3),
         "eval_seconds": round(eval_seconds, 3),
         "total_seconds": round(time.perf_counter() - t_start, 3),
@@ -90,6 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(result))
     return 0
+
+
+def _bare(args: argparse.Namespace, x: torch.Tensor) -> float:
+    """Median epoch seconds of the bare loop on a fresh model of the protocol (the global random state is
+    restored afterwards, so the measured run's numbers do not depend on it)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(args.seed)
+        model = VAE((1, 8, 8), latent_dim=8, arch="mlp", hidden=(256, 256), likelihood="bernoulli").to(args.device)
+        return statistics.median(bare_loop(model, vae_loss, x.to(args.device), args.epochs, 100, 1e-3, args.seed))
 
 
 if __name__ == "__main__":

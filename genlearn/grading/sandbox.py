@@ -39,9 +39,32 @@ def require_bwrap() -> str:
     return path
 
 
+def _interpreter_paths_under_tmp() -> list[Path]:
+    """The folders the grading interpreter runs from (its prefix, its venv, ``sys.path``) that lie under
+    ``/tmp``, which the sandbox replaces by an empty tmpfs: outermost first, each once."""
+    import sys
+
+    import genlearn
+
+    tmp = Path("/tmp").resolve()
+    candidates = [Path(sys.prefix), Path(sys.executable).parent.parent, Path(genlearn.__file__).parent.parent,
+                  *(Path(p) for p in sys.path if p)]
+    found: list[Path] = []
+    for c in candidates:
+        try:
+            c = c.resolve()
+        except OSError:
+            continue
+        if c.exists() and tmp in c.parents and not any(f == c or f in c.parents for f in found):
+            found = [f for f in found if c not in f.parents] + [c]
+    return sorted(found)
+
+
 def bwrap_command(workdir: Path, hidden: Iterable[Path], env: dict[str, str]) -> list[str]:
     """The bwrap prefix for a fork server whose only writable folder is ``workdir``."""
     cmd = [require_bwrap(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in _interpreter_paths_under_tmp():  # a venv or checkout under /tmp must stay visible (read-only)
+        cmd += ["--ro-bind", str(path), str(path)]
     for path in hidden:
         cmd += ["--tmpfs", str(Path(path).resolve())]
     cmd += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
