@@ -195,14 +195,26 @@ def _posterior_params(model: LatentModel, x: Tensor, batch_size: int) -> tuple[T
             mu, logvar = model.latent_posterior(_to_model(x[sl], model, device))
             mus.append(mu.cpu())
             logvars.append(logvar.cpu())
-    return torch.cat(mus), torch.cat(logvars)
+    mu, logvar = torch.cat(mus), torch.cat(logvars)
+    _finite_codes(x, mu, logvar)
+    return mu, logvar
+
+
+def _finite_codes(x: Tensor, *stats: Tensor) -> None:
+    """A ValueError naming x when the encoder's codes, or a statistic of them, overflowed."""
+    if not all(bool(torch.isfinite(t).all()) for t in stats):
+        big = float(x.detach().abs().max())
+        raise ValueError(f"x gives non-finite codes in the encoder (largest |x| = {big:.3g}): float arithmetic "
+                         "overflowed; rescale x to the range the model was trained on")
 
 
 def kl_per_dim(model: LatentModel, x: Tensor, batch_size: int = 1000) -> Tensor:
     """Mean over the examples of ``KL(q(z_j|x) || N(0, 1))`` for each latent dimension ``j``,
     shape ``(latent_dim,)`` in nats (the sum is the average KL term of a VAE's ELBO)."""
     mu, logvar = _posterior_params(model, x, batch_size)
-    return kl_normal_logvar(mu.unsqueeze(-1), logvar.unsqueeze(-1)).mean(0)
+    kl = kl_normal_logvar(mu.unsqueeze(-1), logvar.unsqueeze(-1)).mean(0)
+    _finite_codes(x, kl)
+    return kl
 
 
 class ActiveUnits(NamedTuple):
@@ -223,6 +235,7 @@ def active_units(model: LatentModel, x: Tensor, threshold: float = 0.01, batch_s
     if len(mu) < 2:
         raise ValueError("active_units needs at least 2 examples to measure a variance")
     var = mu.var(dim=0, correction=1)
+    _finite_codes(x, var)
     return ActiveUnits(int((var > threshold).sum()), var, float(threshold))
 
 

@@ -39,6 +39,7 @@ re-exported here.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -258,8 +259,8 @@ def fit(
     val = None if val_data is None else tuple(t.to(dev) for t in _as_tensors(val_data, "val_data"))
     model.to(dev)
     if optimizer is None:
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-            raise ValueError(f"lr must be a number > 0, got {lr!r}")
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
         optimizer = _adam(model, lr)
     if seed is not None:
         seed = check_count(seed, "seed", minimum=0)

@@ -304,3 +304,28 @@ def test_regressions_found_by_the_fuzzer():
     gaussian = VAE((3,), 2, hidden=(8,), likelihood="gaussian")
     with pytest.raises(ValueError, match="magnitude"):
         elbo(gaussian, torch.tensor([[1e30, 0.52, 0.74]]))
+
+
+def test_an_encoder_overflow_is_named_not_returned():
+    """Third `make fuzz` run: a 1e30 pixel overflowed a Gaussian VAE's encoder into an infinite KL."""
+    from genlearn.evaluate import active_units, kl_per_dim
+
+    model = VAE((3,), 2, hidden=(8,), likelihood="gaussian")
+    for fn in (kl_per_dim, active_units):
+        with pytest.raises(ValueError, match="non-finite codes"):
+            fn(model, torch.tensor([[1e30, 0.8, 0.06], [0.1, 0.2, 0.3]]))
+
+
+def test_linear_gaussian_refuses_a_sigma_whose_square_underflows():
+    """Fourth `make fuzz` run: sigma = 4e-240 squared is 0 in float64."""
+    with pytest.raises(ValueError, match="sigma"):
+        LinearGaussian(1, 1, sigma=4.2e-240)
+
+
+def test_fit_refuses_an_infinite_learning_rate():
+    """Fifth `make fuzz` run: lr = inf passed the check and sent the weights to inf."""
+    from genlearn.models import ae_loss
+    from genlearn.train import fit
+
+    with pytest.raises(ValueError, match="lr"):
+        fit(AE((3,), 2, hidden=(4,), output="linear"), ae_loss, torch.randn(20, 3), 1, lr=math.inf, progress=False)

@@ -59,8 +59,9 @@ class LinearGaussian(nn.Module):
         super().__init__()
         self.data_dim = check_count(data_dim, "data_dim")
         self.latent_dim = check_count(latent_dim, "latent_dim")
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < math.inf:
-            raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 1e-100 <= sigma <= 1e100:
+            # sigma^2 and 1 / sigma^2 must both be finite float64 numbers
+            raise ValueError(f"sigma must be a number in [1e-100, 1e100], got {sigma!r}")
         self.sigma = float(sigma)
         self.in_shape = (self.data_dim,)
         self.W = nn.Parameter(torch.zeros(self.data_dim, self.latent_dim, dtype=torch.float64))
