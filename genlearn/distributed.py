@@ -12,6 +12,7 @@ writes files. Outside torchrun every function here is a no-op for a single proce
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
 
@@ -45,7 +46,13 @@ def init_from_env() -> bool:
     if backend == "nccl":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     dist.init_process_group(backend=backend)
+    atexit.register(_leave)  # an orderly teardown: gloo's threads aborted the process at exit now and then
     return True
+
+
+def _leave() -> None:
+    if is_initialized():
+        dist.destroy_process_group()
 
 
 def rank() -> int:
