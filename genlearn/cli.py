@@ -428,6 +428,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if report is not None:  # None on ranks other than 0 under torchrun
         for name, path in report.files.items():
             print(f"wrote {name}: {path}")
+    from genlearn import distributed
+
+    distributed.finish()  # every rank leaves the process group together
     return 0
 
 

@@ -23,7 +23,8 @@ from genlearn.runtime import device as best_device
 
 __all__ = [
     "launched_by_torchrun", "is_initialized", "init_from_env", "rank", "world_size", "is_main_process",
-    "process_device", "epoch_order", "average", "average_gradients", "broadcast_int", "broadcast_parameters",
+    "process_device", "barrier", "finish", "epoch_order", "average", "average_gradients", "broadcast_int",
+    "broadcast_parameters",
 ]
 
 
@@ -53,6 +54,20 @@ def init_from_env() -> bool:
 def _leave() -> None:
     if is_initialized():
         dist.destroy_process_group()
+
+
+def barrier() -> None:
+    """Wait until every process reaches this line (a no-op for a single process)."""
+    if is_initialized() and world_size() > 1:
+        dist.barrier()
+
+
+def finish() -> None:
+    """Wait for every process, then leave the process group together: a rank that leaves
+    while another still works (rank 0 writing files) was aborted by gloo's teardown now and
+    then ("terminate called without an active exception"). A no-op for a single process."""
+    barrier()
+    _leave()
 
 
 def rank() -> int:

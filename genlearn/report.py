@@ -88,6 +88,7 @@ def train_and_report(name: str, data: str, epochs: int, out: Path, *, seed: int 
                           progress=progress and is_main)
     seconds = time.perf_counter() - start
     if not is_main:
+        distributed.barrier()  # wait for rank 0's files, so that every process returns with them written
         return None
     model.eval()
     metrics: dict[str, Any] = {
@@ -109,6 +110,7 @@ def train_and_report(name: str, data: str, epochs: int, out: Path, *, seed: int 
     report.files["samples"] = _save_figure(_grid_figure(samples, f"{name}: samples"), out / "samples.png")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     report.files["metrics"] = out / "metrics.json"
+    distributed.barrier()
     return report
 
 

@@ -39,6 +39,7 @@ re-exported here.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -329,6 +330,9 @@ def fit(
             break
     bar.close()
     model.eval()
+    if parallel:  # free DDP's reducer (and its hold on the process group) now, not at interpreter exit
+        ctx.forward = forward = None
+        gc.collect()
     return history
 
 

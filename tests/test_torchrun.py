@@ -22,6 +22,7 @@ history = fit(model, ae_loss, load_digits("train").x[:400], epochs=3, batch_size
 if distributed.is_main_process():
     torch.save({"state": model.state_dict(), "loss": history["loss"], "world": distributed.world_size()},
                sys.argv[1])
+distributed.finish()  # every rank leaves together
 '''
 
 
@@ -52,3 +53,12 @@ def test_genlearn_train_runs_under_torchrun_and_only_rank_0_writes(tmp_path):
                 "vae", "--epochs", "2", "--out", str(out_dir), "--quiet"], tmp_path)
     assert out.stdout.count("wrote checkpoint") == 1
     assert sorted(p.name for p in out_dir.iterdir()) == ["losses.png", "metrics.json", "model.pt", "samples.png"]
+
+
+def test_barrier_and_finish_are_no_ops_in_one_process():
+    from genlearn import distributed
+
+    assert not distributed.is_initialized()
+    distributed.barrier()
+    distributed.finish()
+    assert distributed.world_size() == 1 and distributed.is_main_process()
