@@ -48,6 +48,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from genlearn import evaluate, expectation, seed_everything
+from genlearn.data import moon_phases
 from genlearn.evaluate import IndependentPixels
 from genlearn.gradients import reparameterization_gradients, score_function_gradients
 from genlearn.models import AE, VAE, DiscretizedLogistic, LinearGaussian, ae_loss, kl_warmup, vae_loss
@@ -438,6 +439,10 @@ verdicts6 = [
             [r["frechet"] for r in runs["AE + fitted Gaussian"]], "lower"),
     compare("VAE's test NLL lower than the AE's bound", [r["bits"] for r in runs["VAE"]],
             [r["bits"] for r in runs["AE + fitted Gaussian"]], "lower"),
+    *[compare(f"{name}: Frechet above twice the real-versus-real value", [r["frechet"] for r in rs],
+              [2 * real_vs_real] * len(rs), "higher") for name, rs in runs.items()],
+    *[compare(f"{name}: NLL below the independent-pixel baseline", [r["bits"] for r in rs],
+              [baseline_bits] * len(rs), "lower") for name, rs in runs.items()],
 ]
 print(verdict_table(verdicts6))
 
@@ -452,9 +457,9 @@ print(verdict_table(verdicts6))
 
 # %%
 assert verdicts6[0].verdict != "HOLDS"  # the strawman's defeat does not survive a fair rival
-for rs in runs.values():
-    assert all(r["frechet"] > 2 * real_vs_real for r in rs)  # far from real-versus-real
-    assert all(r["bits"] < baseline_bits for r in rs)  # both beat independent pixels
+assert all(v.holds for v in verdicts6[2:])  # far from real-versus-real; both beat independent pixels
+for rs in runs.values():  # and run by run
+    assert all(r["frechet"] > 2 * real_vs_real and r["bits"] < baseline_bits for r in rs)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### Interpolation, traversal and class arithmetic
@@ -511,6 +516,80 @@ mid_linear = interpolate(zs[0], zs[1], 3)[1].norm().item()
 mid_slerp = slerp(zs[0], zs[1], 0.5).norm().item()
 print(f"norm at the midpoint: linear {mid_linear:.2f}, slerp {mid_slerp:.2f}, ends {zs.norm(dim=1).tolist()}")
 assert mid_slerp >= mid_linear - 1e-6
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ### The moon, revisited
+#
+# Lesson 01 trained an AE on two pictures, a half moon and a full moon, and the midpoint of the line
+# between their codes was no moon at all; it promised that a VAE constrains the code space. Two things
+# were missing there, and each has its own fix:
+#
+# * **the data**: two pictures do not say what lies between them, so *no* model can draw a
+#   three-quarter moon from them. The VAE is no exception (first row below);
+# * **the code space**: with the 101 phases from half to full in the training data, is every point of
+#   the line from the half-moon code to the full-moon code a real moon? The AE's codes need not fill
+#   the line; the VAE's noise and pull towards the prior leave it no unexplored gap.
+#
+# The same 16x16 moons, the same MLP and 2-D code as lesson 01, a Gaussian likelihood ($\sigma = 0.1$,
+# a squared error) for the VAE; three seeds. Each of the 9 decoded frames on the line is compared
+# with the 201 real moons of lesson 01 (phases 0, 0.005, ..., 1): the distance to the closest one and
+# its phase.
+
+# %%
+MOON = 16
+moon_pair = moon_phases(torch.tensor([0.5, 1.0]), size=MOON)
+moon_sets = {"two pictures": moon_pair.repeat(50, 1, 1, 1),
+             "101 phases": moon_phases(torch.linspace(0.5, 1, 101), size=MOON)}
+moon_grid = torch.linspace(0, 1, 201)
+real_moons = moon_phases(moon_grid, size=MOON).flatten(1).double()
+
+
+def moon_line(kind, data, seed):
+    """Distances to the closest real moon (and its phase) of 9 frames on the half-to-full code line."""
+    seed_everything(seed, threads=1)
+    if kind == "AE":
+        model, loss = AE((1, MOON, MOON), 2, hidden=(128, 64), output="linear"), ae_loss
+    else:
+        model, loss = VAE((1, MOON, MOON), 2, hidden=(128, 64), likelihood="gaussian", sigma=0.1), vae_loss
+    fit(model, loss, data, 300, batch_size=25, lr=1e-3, seed=seed, device="cpu", progress=False)
+    z = encode_mean(model, moon_pair)
+    frames = decode_points(model, interpolate(z[0], z[1], 9)).clamp(0, 1)
+    dist, idx = (torch.cdist(frames.flatten(1).double(), real_moons) ** 2).min(1)
+    return {"frames": frames, "dist": dist, "phase": moon_grid[idx]}
+
+
+lines = {(kind, data): [moon_line(kind, moon_sets[data], seed) for seed in SEEDS]
+         for kind, data in (("VAE", "two pictures"), ("AE", "101 phases"), ("VAE", "101 phases"))}
+for (kind, data), rs in lines.items():
+    print(f"{kind} on {data:12s}: midpoint's closest phase {[round(float(r['phase'][4]), 3) for r in rs]}, "
+          f"distance {[round(float(r['dist'][4]), 2) for r in rs]}; worst frame on the line "
+          f"{[round(float(r['dist'].max()), 2) for r in rs]}")
+image_grid(torch.cat([lines[key][0]["frames"] for key in lines]), ncols=9,
+           title="half to full moon along the code line; rows: VAE on two pictures, AE and VAE on 101 phases")
+moon_verdicts = [
+    compare("VAE: the midpoint is closer to a real moon with 101 phases than with two pictures",
+            [float(r["dist"][4]) for r in lines["VAE", "101 phases"]],
+            [float(r["dist"][4]) for r in lines["VAE", "two pictures"]], "lower"),
+    compare("101 phases: the VAE's line stays closer to real moons than the AE's (worst frame)",
+            [float(r["dist"].max()) for r in lines["VAE", "101 phases"]],
+            [float(r["dist"].max()) for r in lines["AE", "101 phases"]], "lower"),
+]
+print(verdict_table(moon_verdicts))
+
+# %% [markdown]
+# Read the rows. Trained on two pictures, the VAE's midpoint is as lost as lesson 01's AE: its closest
+# real moon is barely past half, far away. With the phases in the data, the VAE's midpoint is a moon
+# of phase close to three quarters, and the first verdict holds. Whether the VAE's *whole* line stays
+# closer to real moons than the AE's is the second verdict: the VAE's worst frame was the better one in
+# every run we made (seeds 0-6, asserted run by run), but three seeds do not always make that a HOLDS,
+# so the table is what to quote. What the VAE fixes is the code space; what no model fixes is missing data.
+
+# %%
+assert all(float(r["phase"][4]) < 0.6 and float(r["dist"][4]) > 2 for r in lines["VAE", "two pictures"])
+assert all(0.65 < float(r["phase"][4]) < 0.85 for r in lines["VAE", "101 phases"])
+assert moon_verdicts[0].holds and moon_verdicts[1].verdict != "DOES NOT"
+assert all(float(v["dist"].max()) < float(a["dist"].max())
+           for v, a in zip(lines["VAE", "101 phases"], lines["AE", "101 phases"]))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. Failure mode 1: blurry samples
@@ -627,8 +706,8 @@ assert all(r["active"] >= 14 for rs in collapse.values() for r in rs)  # "active
 # alternating $(-1)^{i+j}$ pattern in the output.
 
 # %%
-def checkerboard_energy(upsample):
-    seed_everything(SEED)
+def checkerboard_energy(upsample, seed):
+    seed_everything(seed)
     dec = ConvDecoder((1, 28, 28), None, channels=(8, 8), upsample=upsample)
     with torch.no_grad():
         out = dec(torch.ones(1, *dec.in_shape))[0, 0]
@@ -637,9 +716,13 @@ def checkerboard_energy(upsample):
     return float((centred * (-1.0) ** (i + j)).mean().abs() / centred.std())
 
 
-energy = {mode: checkerboard_energy(mode) for mode in ("transpose", "nearest")}
-print({k: round(v, 4) for k, v in energy.items()})
-assert energy["transpose"] > 5 * energy["nearest"]
+energy = {mode: [checkerboard_energy(mode, seed) for seed in SEEDS] for mode in ("transpose", "nearest")}
+print({k: [round(e, 4) for e in v] for k, v in energy.items()})
+checker_verdict = compare("transposed convolutions make more checkerboard than nearest upsampling (log energy)",
+                          [math.log(e) for e in energy["transpose"]], [math.log(e) for e in energy["nearest"]],
+                          "higher")
+print(verdict_table([checker_verdict]))
+assert checker_verdict.holds and all(t > 5 * n for t, n in zip(energy["transpose"], energy["nearest"]))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 10. Explore, with a question each
