@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["digits_split", "train_loop", "target", "experiment_seed"]
+__all__ = ["digits_split", "train_loop", "target", "experiment_seed", "check_choice", "direction"]
 
 
 def digits_split(gen: torch.Generator, n_train: int = 1200, binarize: bool = True) -> dict:
@@ -97,3 +97,16 @@ def experiment_seed(gen: torch.Generator) -> dict:
     """Inputs of a predict-then-measure case: the experiment's seed (``genlearn grade`` gives every submission
     the same inputs, so the experiment runs once per grading; the effects measured hold for any seed)."""
     return {"seed": int(torch.randint(0, 2**16, (1,), generator=gen))}
+
+
+def check_choice(out: object, choices: tuple[str, ...]) -> str:
+    """A predict-then-measure answer must be one of ``choices``."""
+    assert isinstance(out, str) and out in choices, (
+        f"return one of {', '.join(repr(c) for c in choices)}, got {out!r}")
+    return out
+
+
+def direction(new: float, old: float, rel_tol: float, same: str, higher: str, lower: str) -> str:
+    """The measured answer of a predict-then-measure case: ``same`` when ``|new - old| < rel_tol |old|``
+    (a change too small to call), else ``higher`` or ``lower`` as ``new`` is above or below ``old``."""
+    return same if abs(new - old) < rel_tol * abs(old) else higher if new > old else lower

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from genlearn.checks._train import digits_split, target, train_loop
+from genlearn.checks._train import check_choice, digits_split, direction, target, train_loop
 from genlearn.checks._train import experiment_seed as _experiment_seed
 from genlearn.checks._util import close, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
@@ -227,11 +227,10 @@ def bits_per_dim_vae_vs_pixels(seed: int = 0, epochs: int = 25) -> dict[str, flo
 
 @PREDICT_LOWEST_BITS.case(make=_experiment_seed, run=lambda fn, inp: fn())
 def _measured(inp, out):
-    assert isinstance(out, str) and out in CHOICES_LOWEST, (
-        f"return one of {', '.join(repr(c) for c in CHOICES_LOWEST)}, got {out!r}")
+    check_choice(out, CHOICES_LOWEST)
     found = bits_per_dim_vae_vs_pixels(seed=inp["seed"])
     v, b = found["vae"], found["independent pixels"]
-    measured = "equal" if abs(v - b) < 0.02 * b else "vae" if v < b else "independent pixels"
+    measured = direction(v, b, 0.02, "equal", "independent pixels", "vae")  # the VAE higher: pixels are lowest
     assert out == measured, (
         f"you predicted {out!r}; measured on the test digits: VAE bound {v:.3f} bits/dim, independent pixels "
         f"{b:.3f} bits/dim (lowest: {measured}). The pixels of a digit are strongly dependent; a code that "

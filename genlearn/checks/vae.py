@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks._train import digits_split, target, train_loop
+from genlearn.checks._train import check_choice, digits_split, direction, target, train_loop
 from genlearn.checks._train import experiment_seed as _experiment_seed
 from genlearn.checks._util import close, grads, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
@@ -284,11 +284,10 @@ def kl_versus_beta(betas: tuple[float, ...] = (1.0, 2.0), seed: int = 0, epochs:
 
 @PREDICT_KL_BETA.case(make=_experiment_seed, run=lambda fn, inp: fn())
 def _measured(inp, out):
-    assert isinstance(out, str) and out in CHOICES_KL_BETA, (
-        f"return one of {', '.join(repr(c) for c in CHOICES_KL_BETA)}, got {out!r}")
+    check_choice(out, CHOICES_KL_BETA)
     kl = kl_versus_beta(seed=inp["seed"])
     k1, k2 = kl[1.0], kl[2.0]
-    measured = "stays the same" if abs(k2 - k1) < 0.05 * k1 else "increases" if k2 > k1 else "decreases"
+    measured = direction(k2, k1, 0.05, "stays the same", "increases", "decreases")
     assert out == measured, (
         f"you predicted {out!r}; measured: KL {k1:.1f} nats at beta = 1, {k2:.1f} nats at beta = 2, so it "
         f"{measured}. Doubling beta doubles the price of each nat the code carries about x, so the encoder "

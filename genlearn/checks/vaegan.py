@@ -7,7 +7,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks._train import _Adam, digits_split, target
+from genlearn.checks._train import _Adam, check_choice, digits_split, direction, target
 from genlearn.checks._train import experiment_seed as _experiment_seed
 from genlearn.checks._util import close, grads, raises, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
@@ -426,11 +426,10 @@ def sharpness_with_and_without_gan(seed: int = 0, epochs: int = 8) -> dict[str, 
 
 @PREDICT_SHARPER.case(make=_experiment_seed, run=lambda fn, inp: fn())
 def _measured(inp, out):
-    assert isinstance(out, str) and out in CHOICES_SHARPER, (
-        f"return one of {', '.join(repr(c) for c in CHOICES_SHARPER)}, got {out!r}")
+    check_choice(out, CHOICES_SHARPER)
     found = sharpness_with_and_without_gan(seed=inp["seed"])
     a, b = found["vaegan"], found["vae"]
-    measured = "same" if abs(a - b) < 0.1 * b else "vaegan" if a > b else "vae"
+    measured = direction(a, b, 0.1, "same", "vaegan", "vae")
     assert out == measured, (
         f"you predicted {out!r}; measured sample sharpness: VAE-GAN {a:.3f}, VAE {b:.3f} (answer {measured!r}). "
         "A decoder trained on squared error alone hedges towards the average of plausible images, which is "

@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks._train import digits_split, target, train_loop
+from genlearn.checks._train import check_choice, digits_split, direction, target, train_loop
 from genlearn.checks._train import experiment_seed as _experiment_seed
 from genlearn.checks._util import close, grads, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
@@ -361,11 +361,10 @@ def perplexity_with_restarts(seed: int = 0, epochs: int = 12, num_codes: int = 6
 
 @PREDICT_RESTARTS.case(make=_experiment_seed, run=lambda fn, inp: fn())
 def _measured(inp, out):
-    assert isinstance(out, str) and out in CHOICES_RESTARTS, (
-        f"return one of {', '.join(repr(c) for c in CHOICES_RESTARTS)}, got {out!r}")
+    check_choice(out, CHOICES_RESTARTS)
     found = perplexity_with_restarts(seed=inp["seed"])
     off, on = found["without restarts"], found["with restarts"]
-    measured = "no change" if abs(on - off) < 0.1 * off else "raises" if on > off else "lowers"
+    measured = direction(on, off, 0.1, "no change", "raises", "lowers")
     assert out == measured, (
         f"you predicted {out!r}; measured: perplexity {off:.1f} without restarts, {on:.1f} with them ({measured}). "
         "Codes that start far from the encoder outputs are never chosen, get no gradient and stay dead; a restart "
