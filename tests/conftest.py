@@ -28,3 +28,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """GENLEARN_DATA (tmp/data), the cache (tmp/cache/genlearn) and the Debian folder (tmp/debian) of
+    the data tests, all inside tmp_path: nothing on the machine is read or written."""
+    import dataclasses
+
+    from genlearn.data import DATASETS
+
+    monkeypatch.setenv("GENLEARN_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fashion = dataclasses.replace(DATASETS["fashion-mnist"], system_dir=tmp_path / "debian")
+    monkeypatch.setitem(DATASETS, "fashion-mnist", fashion)
+    return tmp_path

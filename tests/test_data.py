@@ -1,7 +1,6 @@
 """genlearn.data: digits and their fixed split, moon phases, 2-D toys, the IDX reader, the
 MNIST / Fashion-MNIST loaders (where they look, the argument order) and load_data by name."""
 
-import dataclasses
 import gzip
 import warnings
 
@@ -11,7 +10,6 @@ import torch
 from sklearn.datasets import load_digits as sk_load_digits
 
 from genlearn.data import (
-    DATASETS,
     DataNotFoundError,
     digits_split,
     gaussian_mixture,
@@ -154,15 +152,6 @@ def test_make_loader_is_reproducible_and_batches_everything():
 
 # ------------------------------------------------------------------------------- IDX reader
 
-
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """GENLEARN_DATA (tmp/data), the cache (tmp/cache/genlearn) and the Debian folder (tmp/debian)."""
-    monkeypatch.setenv("GENLEARN_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    fashion = dataclasses.replace(DATASETS["fashion-mnist"], system_dir=tmp_path / "debian")
-    monkeypatch.setitem(DATASETS, "fashion-mnist", fashion)
-    return tmp_path
 
 
 def _write_mnist(folder, n=5, compress=False, image_shape=(28, 28)):

@@ -177,15 +177,10 @@ def test_vq_build_train_rejects_broken_layers(vq05, mistake):
     assert result.status in ("failed", "error"), result.line()
 
 
-def test_vq_build_train_reports_both_targets():
-    import genlearn.checks.vq as vq
-
+def test_vq_build_train_reports_both_targets(monkeypatch):
+    monkeypatch.setattr("genlearn.checks.vq.VQ_PERPLEXITY_TARGET", 33.0)
     namespace, _ = load_notebook(ROOT / "solutions" / "05_vqvae.py")
-    old, vq.VQ_PERPLEXITY_TARGET = vq.VQ_PERPLEXITY_TARGET, 33.0
-    try:
-        result = run_check("vq_build_train", namespace["MyQuantizer"])
-    finally:
-        vq.VQ_PERPLEXITY_TARGET = old
+    result = run_check("vq_build_train", namespace["MyQuantizer"])
     assert "code perplexity on the test images" in result.message and "target >= 33" in result.message
     assert "codes unused" in result.message
 
@@ -330,15 +325,10 @@ def test_gaussian_prior_build_rejects_wrong_gaussians(mistake):
     assert result.status == "failed", result.line()
 
 
-def test_gaussian_prior_build_frechet_target_names_the_baseline():
-    import genlearn.checks.evaluation as evaluation
-
+def test_gaussian_prior_build_frechet_target_names_the_baseline(monkeypatch):
+    monkeypatch.setattr("genlearn.checks.evaluation.AE_FD_RATIO", 0.01)
     namespace, _ = load_notebook(ROOT / "solutions" / "07_capstone.py")
-    old, evaluation.AE_FD_RATIO = evaluation.AE_FD_RATIO, 0.01
-    try:
-        result = run_check("gaussian_prior_build", namespace["sample_fitted_gaussian"])
-    finally:
-        evaluation.AE_FD_RATIO = old
+    result = run_check("gaussian_prior_build", namespace["sample_fitted_gaussian"])
     assert "Frechet distance of your samples" in result.message and "N(0, I) samples'" in result.message
     assert "short by" in result.message
 

@@ -106,15 +106,6 @@ def server(files, tmp_path):
     srv.close()
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """GENLEARN_DATA, the cache and the Debian folder all point into tmp_path."""
-    monkeypatch.setenv("GENLEARN_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    fashion = dataclasses.replace(DATASETS["fashion-mnist"], system_dir=tmp_path / "debian")
-    monkeypatch.setitem(DATASETS, "fashion-mnist", fashion)
-    return tmp_path
-
 
 def _get(root, server, checksums, *prefixes, **kwargs):
     mirrors = [server.url(p) if "://" not in p else p for p in prefixes]

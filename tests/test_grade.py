@@ -20,21 +20,16 @@ from pathlib import Path
 import jupytext
 import pytest
 
+from genlearn.bench import grade as grade_bench
 from genlearn.checks.exercise import registry
 from genlearn.checks.verdict import make_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
-IDS = ["kl_discrete", "kl_closed_form", "kl_logvar", "bits_per_dim", "free_bits_kl"]
+IDS = list(grade_bench.IDS)
 SEED = 12345
 TIMEOUT = 6
 HEAD = "import math\nimport os\nimport sys\nimport time\nimport torch\nfrom genlearn.checks import check\n"
-GOOD = {
-    "kl_discrete": "def kl_discrete(p, q):\n    return torch.where(p > 0, p * torch.log(p / q), 0 * p).sum()\n",
-    "kl_closed_form": "def kl_closed_form(mu, sigma):\n    return -torch.log(sigma) + (sigma**2 + mu**2) / 2 - 0.5\n",
-    "kl_logvar": "def kl_logvar(mu, logvar):\n    return 0.5 * (logvar.exp() - 1 - logvar + mu**2).sum(-1)\n",
-    "bits_per_dim": "def bits_per_dim(nats, n_dims):\n    return nats / (n_dims * math.log(2))\n",
-    "free_bits_kl": "def free_bits_kl(kl_per_dim, lam):\n    return kl_per_dim.mean(0).clamp(min=lam).sum()\n",
-}
+GOOD = grade_bench.GOOD  # one correct answer per exercise, shared with the grading benchmark
 WRONG = {i: f"def {i}(*args, **kwargs):\n    return torch.zeros(())\n" for i in IDS}
 STUB = {i: f"def {i}(*args, **kwargs):\n    raise NotImplementedError('Your turn')\n" for i in IDS}
 HOSTILE = 'SUBMISSIONS = "{subs}"\nOUT = "{out}"\nPORT = {port}\n'
