@@ -567,9 +567,9 @@ for (kind, data), rs in lines.items():
 image_grid(torch.cat([lines[key][0]["frames"] for key in lines]), ncols=9,
            title="half to full moon along the code line; rows: VAE on two pictures, AE and VAE on 101 phases")
 moon_verdicts = [
-    compare("VAE: the midpoint is closer to a real moon with 101 phases than with two pictures",
-            [float(r["dist"][4]) for r in lines["VAE", "101 phases"]],
-            [float(r["dist"][4]) for r in lines["VAE", "two pictures"]], "lower"),
+    compare("VAE: the midpoint's closest real moon is nearer phase 3/4 with 101 phases than with two pictures",
+            [abs(float(r["phase"][4]) - 0.75) for r in lines["VAE", "101 phases"]],
+            [abs(float(r["phase"][4]) - 0.75) for r in lines["VAE", "two pictures"]], "lower"),
     compare("101 phases: the VAE's line stays closer to real moons than the AE's (worst frame)",
             [float(r["dist"].max()) for r in lines["VAE", "101 phases"]],
             [float(r["dist"].max()) for r in lines["AE", "101 phases"]], "lower"),
@@ -578,8 +578,9 @@ print(verdict_table(moon_verdicts))
 
 # %% [markdown]
 # Read the rows. Trained on two pictures, the VAE's midpoint is as lost as lesson 01's AE: its closest
-# real moon is barely past half, far away. With the phases in the data, the VAE's midpoint is a moon
-# of phase close to three quarters, and the first verdict holds. Whether the VAE's *whole* line stays
+# real moon is barely past half, and far from it. With the phases in the data, the VAE's midpoint is
+# close to a moon of phase near three quarters (between 0.65 and 0.85 on every seed, asserted), and
+# the first verdict, on how far the midpoint's phase is from 3/4, holds. Whether the VAE's *whole* line stays
 # closer to real moons than the AE's is the second verdict: the VAE's worst frame was the better one in
 # every run we made (seeds 0-6, asserted run by run), but three seeds do not always make that a HOLDS,
 # so the table is what to quote. What the VAE fixes is the code space; what no model fixes is missing data.
