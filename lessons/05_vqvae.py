@@ -169,12 +169,12 @@ assert distinct_codes <= K < distinct_z_e and 49 * math.log2(K) == 441
 
 def recon_scores(s):
     """Sharpness and squared error per image of both models' test reconstructions, seed ``s``."""
-    out = {}
+    found = {}
     for name, model in zip(("2-D VAE", "VQ-VAE"), pairs[s]):
         recon = map_batches(model.reconstruct, model, x_test).clamp(0, 1)
-        out[name] = {"recon": recon, "sharpness": float(sharpness(recon).mean()),
-                     "sq_err": float((recon - x_test).pow(2).flatten(1).sum(1).mean())}
-    return out
+        found[name] = {"recon": recon, "sharpness": float(sharpness(recon).mean()),
+                       "sq_err": float((recon - x_test).pow(2).flatten(1).sum(1).mean())}
+    return found
 
 
 scores1 = {s: recon_scores(s) for s in SEEDS}
