@@ -685,16 +685,20 @@ print(verdict_table(verdicts8))
 # What the seeds say: a heavy KL weight carries less information in the code and costs likelihood -
 # both verdicts hold. Every $\beta = 8$ run has collapsed dimensions, the plain ELBO none (asserted run by
 # run); the count varies from run to run, so whether three seeds make its verdict HOLDS is what its
-# row says. The active-units statistic calls nearly every dimension active all the same: its threshold
-# on the variance of the means is too lenient to see this collapse, a reminder to read a statistic's
-# definition before its number. Whether the remedies help the *likelihood* at this budget, the table
-# says; where it says INCONCLUSIVE the lesson claims nothing more.
+# row says. Whether the active-units statistic sees the same collapse depends on the budget: at the
+# laptop scale it calls nearly every dimension active all the same (at least 14 of 16 in every run,
+# asserted there), its threshold on the variance of the means too lenient for this collapse; at the
+# full scale (all 60,000 images, twice the epochs) it counted 8 or 9 of 16 active at $\beta = 8$, close
+# to the KL count (one run on the CPU, 2026-12-01). Two statistics of "collapse" can disagree: read a
+# statistic's definition before its number. Whether the remedies help the *likelihood* at this
+# budget, the table says; where it says INCONCLUSIVE the lesson claims nothing more.
 
 # %%
 assert verdicts8[1].holds and verdicts8[2].holds
 assert all(r["collapsed"] >= 1 for r in collapse["beta = 8"])
 assert all(r["collapsed"] == 0 for r in collapse["beta = 1"])  # the plain ELBO uses every dimension here
-assert all(r["active"] >= 14 for rs in collapse.values() for r in rs)  # "active" by the variance criterion
+if S.name == "laptop":  # "active" by the variance criterion: lenient at this budget (see above)
+    assert all(r["active"] >= 14 for rs in collapse.values() for r in rs)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9. Upsampling in convolutional decoders
@@ -773,6 +777,10 @@ assert labels[0] != labels[-1] and 0 < switch <= 1
 # * Against its fair rival, an AE with a Gaussian fitted to its codes, the VAE's samples were not
 #   closer to the data at this budget (verdict table of section 6); the VAE's advantage is an
 #   objective that is a likelihood bound.
+# * Lesson 01's moons, revisited: trained on two pictures the VAE's midpoint is no three-quarter moon
+#   either (no model can invent it); trained on the phases in between, its midpoint's closest real
+#   moon is near phase 3/4 (a verdict), and its line stayed closer to real moons than the AE's in
+#   every run (section 6).
 # * VAE samples are blurrier than real images (a verdict over seeds, with a blur measure that finds
 #   none between real sets); a heavy $\beta$ collapses latent dimensions and costs likelihood (verdicts
 #   of section 8, with what warm-up and free bits did at this budget).
