@@ -502,10 +502,12 @@ three_verdicts = [
             [kls["two classes", s] for s in SEEDS]),
     compare("three-class codes are closer to the prior than the VAE's", [kls["three classes", s] for s in SEEDS],
             [kls["VAE", s] for s in SEEDS]),
+    compare("the old finding: the VAE's codes at less than half the VAE-GANs' KL", [kls["VAE", s] for s in SEEDS],
+            [0.5 * min(kls["two classes", s], kls["three classes", s]) for s in SEEDS]),
 ]
 print(verdict_table(three_verdicts))
 assert all(accuracy[s] > 0.6 for s in SEEDS)
-assert three_verdicts[0].verdict != HOLDS
+assert three_verdicts[0].verdict != HOLDS and three_verdicts[2].verdict != HOLDS
 # the old lesson's finding (VAE codes at less than half the VAE-GANs' KL) does not hold at matched weights:
 assert all(kls["VAE", s] > 0.5 * min(kls["two classes", s], kls["three classes", s]) for s in SEEDS)
 
@@ -525,7 +527,8 @@ assert all(kls["VAE", s] > 0.5 * min(kls["two classes", s], kls["three classes",
 #   against a similarity weight of 50. An earlier version of this lesson, whose VAE had a
 #   Bernoulli likelihood (weight 1 on its reconstruction), found the VAE's codes much closer to
 #   the prior than either VAE-GAN's (less than half their KL); at matched weights that does not
-#   hold on any seed (asserted), and the printed KLs show where each model lands.
+#   hold on any seed (asserted run by run; the third verdict, asserted not to read HOLDS), and the
+#   printed KLs show where each model lands.
 #
 # Measuring, rather than trusting the story, is the point of this section.
 
