@@ -46,6 +46,7 @@ import math
 
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import display
 
 from genlearn import evaluate, expectation, seed_everything
 from genlearn.data import moon_phases
@@ -436,8 +437,8 @@ real_vs_real = frechet_reference(1000, test.x)
 for name, rs in runs.items():
     print(f"{name:22s} Frechet {[round(r['frechet'], 1) for r in rs]}   NLL bits/dim {[round(r['bits'], 3) for r in rs]}")
 print(f"real vs real Frechet {real_vs_real:.2f}; independent pixels {baseline_bits:.3f} bits/dim")
-image_grid(torch.cat([runs["VAE"][0]["samples"][:10], runs["AE + fitted Gaussian"][0]["samples"][:10]]), ncols=10,
-           title="prior samples; top: VAE, bottom: AE + Gaussian fitted to its codes")
+display(image_grid(torch.cat([runs["VAE"][0]["samples"][:10], runs["AE + fitted Gaussian"][0]["samples"][:10]]),
+                   ncols=10, title="prior samples; top: VAE, bottom: AE + Gaussian fitted to its codes"))
 verdicts6 = [
     compare("VAE samples closer to the data (Frechet) than the AE's", [r["frechet"] for r in runs["VAE"]],
             [r["frechet"] for r in runs["AE + fitted Gaussian"]], "lower"),
@@ -512,10 +513,10 @@ image_grid(torch.cat([vae8.reconstruct(sneakers[:8]), moved[:8]]), ncols=8,
 # %%
 pair = test.x[[0, 1]]
 zs = encode_mean(vae8, pair)
-interpolation_strip(decode_points(vae8, interpolate(zs[0], zs[1], 9)), title="linear interpolation")
-interpolation_strip(decode_points(vae8, slerp(zs[0], zs[1], torch.linspace(0, 1, 9))), title="slerp")
-image_grid(traverse(vae8, torch.zeros(8), dims=[0, 1, 2]).flatten(0, 1), ncols=7,
-           title="traversal: dimensions 0, 1, 2 from -3 to 3, the others at 0")
+display(interpolation_strip(decode_points(vae8, interpolate(zs[0], zs[1], 9)), title="linear interpolation"),
+        interpolation_strip(decode_points(vae8, slerp(zs[0], zs[1], torch.linspace(0, 1, 9))), title="slerp"),
+        image_grid(traverse(vae8, torch.zeros(8), dims=[0, 1, 2]).flatten(0, 1), ncols=7,
+                   title="traversal: dimensions 0, 1, 2 from -3 to 3, the others at 0"))
 mid_linear = interpolate(zs[0], zs[1], 3)[1].norm().item()
 mid_slerp = slerp(zs[0], zs[1], 0.5).norm().item()
 print(f"norm at the midpoint: linear {mid_linear:.2f}, slerp {mid_slerp:.2f}, ends {zs.norm(dim=1).tolist()}")
@@ -568,8 +569,8 @@ for (kind, data), rs in lines.items():
     print(f"{kind} on {data:12s}: midpoint's closest phase {[round(float(r['phase'][4]), 3) for r in rs]}, "
           f"distance {[round(float(r['dist'][4]), 2) for r in rs]}; worst frame on the line "
           f"{[round(float(r['dist'].max()), 2) for r in rs]}")
-image_grid(torch.cat([lines[key][0]["frames"] for key in lines]), ncols=9,
-           title="half to full moon along the code line; rows: VAE on two pictures, AE and VAE on 101 phases")
+display(image_grid(torch.cat([lines[key][0]["frames"] for key in lines]), ncols=9,
+                   title="half to full moon along the code line; rows: VAE on two pictures, AE and VAE on 101 phases"))
 moon_verdicts = [
     compare("VAE: the midpoint's closest real moon is nearer phase 3/4 with 101 phases than with two pictures",
             [abs(float(r["phase"][4]) - 0.75) for r in lines["VAE", "101 phases"]],

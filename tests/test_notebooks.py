@@ -37,3 +37,45 @@ def test_every_lesson_number_has_exercises_and_solutions():
     lessons = {p.name[:2] for p in (ROOT / "lessons").glob("[0-9][0-9]_*.py")}
     solutions = {p.name[:2] for p in (ROOT / "solutions").glob("[0-9][0-9]_*.py")}
     assert lessons == solutions
+
+
+def _figure_makers() -> set[str]:
+    """Names of the viz and widget functions that return a matplotlib Figure."""
+    import inspect
+
+    import genlearn.viz as viz
+    import genlearn.widgets as widgets
+
+    found = set()
+    for module in (viz, widgets):
+        for name in module.__all__:
+            fn = getattr(module, name)
+            if callable(fn) and "Figure" in str(inspect.signature(fn).return_annotation):
+                found.add(name)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(p for d in ("lessons", "solutions", "exercises")
+                                        for p in (ROOT / d).glob("[0-9][0-9]_*.py")),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_figure_a_cell_makes_is_shown(path):
+    """A Figure returned by a statement that is not the cell's last is never displayed (the website and a
+    student would not see it): such calls must be wrapped in display(...)."""
+    import ast
+
+    import jupytext
+
+    makers = _figure_makers()
+    assert {"image_grid", "interpolation_strip"} <= makers
+    hidden = []
+    for i, cell in enumerate(jupytext.read(path).cells):
+        if cell.cell_type != "code":
+            continue
+        body = ast.parse(cell.source).body
+        for st in body[:-1]:
+            if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call):
+                f = st.value.func
+                name = f.id if isinstance(f, ast.Name) else getattr(f, "attr", None)
+                if name in makers:
+                    hidden.append(f"cell {i}: {name}(...) at line {st.lineno}")
+    assert not hidden, f"{path.name}: figures never shown (wrap them in display): {hidden}"

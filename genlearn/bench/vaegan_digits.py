@@ -38,10 +38,11 @@ import torch
 from torch import nn
 
 from genlearn.data import load_digits
-from genlearn.metrics import digit_frechet_distance, sharpness_gap
 from genlearn.models import VAE, vae_loss
-from genlearn.models.vaegan import VAEGAN, fit_vaegan
+from genlearn.models.vaegan import VAEGAN
+from genlearn.recipes import fit_vaegan
 from genlearn.runtime import seed_everything
+from genlearn.sample_quality import digit_frechet_distance, sharpness_gap
 from genlearn.train import fit
 
 KEYS = ("frechet", "sharpness_gap", "recon_error", "train_seconds")

@@ -36,8 +36,10 @@ import time
 import torch
 
 from genlearn.data import load_digits
-from genlearn.models.code_prior import CodePrior, code_prior_loss, fit_code_prior
-from genlearn.models.vqvae import VQVAE, codebook_stats, vqvae_loss
+from genlearn.evaluate import codebook_stats
+from genlearn.models.code_prior import CodePrior, code_prior_loss
+from genlearn.models.vqvae import VQVAE, vqvae_loss
+from genlearn.recipes import fit_code_prior
 from genlearn.runtime import seed_everything
 from genlearn.train import fit
 

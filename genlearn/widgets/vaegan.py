@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from genlearn._validate import check_count
-from genlearn.metrics import digit_frechet_distance, sharpness_gap
+from genlearn.sample_quality import digit_frechet_distance, sharpness_gap
 from genlearn.viz.images import tile_images
 from genlearn.widgets.latent import decode_points, encode_mean, image_png
 
