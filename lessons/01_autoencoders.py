@@ -249,7 +249,8 @@ assert distance[4] > 100 * max(distance[0], distance[-1], 1e-4) and to_quarter >
 # real moon beside that of a mere pixel cross-fade. That is not a defect a better architecture would fix: trained on two pictures, **no** model can know what a three-quarter moon looks like -
 # that knowledge is not in the data. What *can* be fixed is the code space itself: here the
 # autoencoder was only ever asked about two points of it, so what it does in between is
-# unconstrained. The next experiment, and lesson 04's [VAE](glossary.md#vae), constrain it.
+# unconstrained. The next experiment, and lesson 04's [VAE](glossary.md#vae), constrain it; lesson 04
+# ("The moon, revisited") trains both fixes, the missing phases and the VAE, and measures each.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### Noise: let each example cover a region, not a point
@@ -414,7 +415,8 @@ assert answers[0] != answers[-1] and 0 < first_change <= 1
 # * A linear autoencoder recovers PCA; depth gives a better code for the same size.
 # * The bottleneck drops noise. But between training codes the decoder is
 #   unconstrained: the midpoint of a half moon and a full moon is not the three-quarter moon
-#   (and no model trained on two pictures could know that moon).
+#   (and no model trained on two pictures could know that moon; lesson 04 adds the phases in
+#   between and a VAE, and measures what each fixes).
 # * Noise on the code widens the region each example covers, yet the encoder can
 #   escape by spreading codes apart; a [generative model](glossary.md#generative-model) also needs a prior.
 # * Drawn from $N(0, I)$, an autoencoder's samples are a strawman (far from real digits, the wrong mix
