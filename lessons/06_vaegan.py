@@ -21,8 +21,8 @@ if importlib.util.find_spec("genlearn") is None:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # Lesson 06 - VAE-GAN: a learned similarity metric
 #
-# A [VAE](glossary.md#vae) trained with a pixel-wise loss draws garments that are recognisable but
-# soft at the edges. This lesson explains where the blur comes from, then takes apart the fix
+# A [VAE](glossary.md#vae) trained with a pixel-wise loss draws garments that are soft at the edges
+# (lesson 04's samples: recognisable, blurry). This lesson explains where the blur comes from, then takes apart the fix
 # of Larsen et al. (2016, *Autoencoding beyond pixels using a [learned
 # similarity metric](glossary.md#learned-similarity)*): put a [GAN](glossary.md#gan) [discriminator](glossary.md#discriminator) after the [decoder](glossary.md#decoder) and measure
 # [reconstructions](glossary.md#reconstruction) in the discriminator's features instead of in pixels. The [VAE-GAN](glossary.md#vae-gan)
@@ -331,7 +331,12 @@ for ax, (name, imgs) in zip(axes, shown.items()):
 # presents the two as one method; this ablation separates them, and the GAN term's own
 # contribution is small here (whether it is distinguishable from zero is what the last two
 # verdicts say). Every Frechet distance stays above the real-versus-real value on every seed (the
-# second table gives the intervals): none of these models is close to the data yet.
+# second table gives the intervals): none of these models is close to the data yet. Look at the
+# pictures too: at this budget (2,000 images, a few epochs) the pixel-similarity samples are grey
+# blurs and the learned-similarity samples are sharp-edged textures more than garments. "Sharper" is a
+# measured statement about edges, not a claim that the samples look real; the Frechet distances say
+# they do not. Whether they look like garments at the full scale (`GENLEARN_SCALE=full`, on a GPU) is
+# for that run to show.
 #
 # **Question.** The widget shows the VAE's and the VAE-GAN's decodings of the *same* prior
 # codes. Move the slider through a few seeds of the codes: for what share of the codes would you
