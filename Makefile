@@ -9,6 +9,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.genlearn-installed
 LAB_ARGS ?=
 PYTEST_ARGS ?= -v --durations=20
+# make test runs pytest on every core, at most four (pytest-xdist; one thread per process, so two
+# workers use a 2-core machine fully). pyproject's --dist loadfile keeps each notebook on one worker.
+# PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(); print(max(1, min(4, n or 1)))')
 
 .PHONY: lab test data venv exercises sync check-generated lint bench clean help book slides test-browser dist test-gpu seed-sweep
 
@@ -47,9 +51,10 @@ lab: $(STAMP) data
 # pytest runs everything: unit tests, every lesson and solution notebook (nbval),
 # exercise checks in both directions, notebook pair/sync checks and ruff.
 # One CPU thread per process: the course's networks are tiny, results are bit-identical on every
-# machine, and processes running side by side (notebook kernels, subprocess tests) never oversubscribe.
+# machine, and processes running side by side (workers, notebook kernels, subprocess tests) never
+# oversubscribe.
 test: $(STAMP) data
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py
