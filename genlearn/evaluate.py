@@ -147,7 +147,9 @@ def iwae_bound(
     image near 13 MB, which glibc's allocator mostly reuses; at ``2**14`` points each is 50 MB, above
     its largest mmap threshold (32 MB), so every one is mapped and its pages faulted afresh. K = 20
     over 1,000 images, one CPU thread, five processes each: median 0.46 s (0.35-0.80) against 1.03 s
-    (0.98-1.05). The chunking changes only the order of the sums (an ulp or two).
+    (0.98-1.05). Where every chunk draws a multiple of 16 normals (``n * d`` a multiple of 16, as
+    with 1,000 images), torch fills them as one draw would, so the chunk size changes only the order
+    of the sums (an ulp or two); otherwise it changes the Monte Carlo draws too.
     """
     x = check_batch(x)
     model = _latent_model(model)

@@ -104,6 +104,16 @@ def test_iwae_bound_rises_with_k_towards_the_exact_log_likelihood(poor_encoder_m
     assert float(gap.mean()) < gap_elbo / 100
 
 
+def test_iwae_bound_does_not_depend_on_the_chunk_size(model):
+    """With n * d a multiple of 16 (torch fills normal draws in blocks of 16), max_points only splits
+    the same draws into chunks and changes the order of the sums."""
+    x = model.sample(32, generator=_gen(18))  # n * d = 32 * 2
+    whole = iwae_bound(model, x, 40, max_points=32 * 40, generator=_gen(19))
+    for max_points in (1, 32 * 7, 32 * 39):
+        chunked = iwae_bound(model, x, 40, max_points=max_points, generator=_gen(19))
+        torch.testing.assert_close(chunked, whole, rtol=1e-12, atol=1e-12)
+
+
 def test_iwae_is_at_least_the_elbo_on_average_for_a_vae():
     torch.manual_seed(0)
     model = VAE((1, 4, 4), 2, hidden=(16,))
