@@ -386,21 +386,34 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     check_output_dir(args.out)
     try:
         summary = grade(args.notebook, args.submissions, args.out, workers=args.workers, timeout=args.timeout,
-                        memory_mb=args.memory, seed=args.seed, sandbox=args.sandbox)
+                        memory_mb=args.memory, seed=args.seed, sandbox=args.sandbox, resume=args.resume,
+                        forbid=args.forbid or ())
     except GradingError as err:
         raise UsageError(str(err)) from None
     for g in summary.grades:
-        print(f"{g.student}: {g.total:g}/{g.max:g} ({g.status})")
-    n = len(summary.grades)
-    rate = 60 * n / summary.seconds if summary.seconds > 0 else 0.0
-    print(f"graded {n} submissions in {summary.seconds:.1f} s ({rate:.0f} per minute), seed {summary.seed}; "
-          f"wrote {Path(args.out) / 'grades.csv'}")
+        score = f"{g.total:g}/{g.max:g}" if g.final else f"-/{g.max:g}"
+        print(f"{g.student}: {score} ({g.status})")
+    n, now = len(summary.grades), summary.graded_now
+    rate = 60 * now / summary.seconds if summary.seconds > 0 else 0.0
+    kept = f", kept {n - now} graded before" if args.resume else ""
+    print(f"graded {now} submissions in {summary.seconds:.1f} s ({rate:.0f} per minute){kept}, seed {summary.seed}; "
+          f"wrote {Path(args.out) / 'grades.csv'} and {Path(args.out) / 'summary.md'}")
+    for student, before, after in summary.changed:
+        print(f"score changed since the last run: {student} {before} -> {after}")
+    if summary.grader_errors:
+        print(f"grader errors (no score, not 0) for {len(summary.grader_errors)} submissions: "
+              f"{', '.join(summary.grader_errors)}; see their feedback, fix the cause, then run again with --resume")
+        return 3
     return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from genlearn.grading.nbgrader import export_nbgrader
 
+    if args.format == "gradescope":
+        return _export_gradescope(args)
+    if args.visibility or args.wheel:
+        raise UsageError("--visibility and --wheel are options of `genlearn export gradescope`")
     for path in args.solutions:
         if not Path(path).is_file():
             raise UsageError(f"SOLUTION: no notebook at {path}")
@@ -408,6 +421,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
     for path in export_nbgrader(args.solutions, args.out, assignment=args.assignment):
         print(f"wrote {path}")
     print(f"then: cd {args.out} && nbgrader generate_assignment {args.assignment}")
+    return 0
+
+
+def _export_gradescope(args: argparse.Namespace) -> int:
+    from genlearn.grading.gradescope import export_gradescope
+    from genlearn.grading.sandbox import GradingError
+
+    if len(args.solutions) != 1 or not Path(args.solutions[0]).is_file():
+        raise UsageError("genlearn export gradescope takes one exercise notebook, "
+                         "e.g. exercises/03_kl_divergence.ipynb")
+    try:
+        path = export_gradescope(args.solutions[0], args.out, visibility=args.visibility or "visible",
+                                 wheel=args.wheel)
+    except GradingError as err:
+        raise UsageError(str(err)) from None
+    print(f"wrote {path}: upload it as the assignment's autograder on Gradescope (Configure Autograder, "
+          "zip file upload)")
     return 0
 
 
@@ -563,7 +593,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Grade every submission (SUBMISSIONS/<student>.ipynb or "
                            "SUBMISSIONS/<student>/<any>.ipynb) against the exercises NOTEBOOK checks. Each "
                            "runs in its own limited process; the verdicts are decided outside it. Writes "
-                           "DIR/grades.csv, DIR/feedback/<student>.txt and DIR/gradescope/<student>/results.json.")
+                           "DIR/grades.csv, DIR/feedback/<student>.txt, DIR/gradescope/<student>/results.json and "
+                           "the class report DIR/summary.md (.html). Exit status 2 when the grader's self-test fails "
+                           "(nothing graded), 3 when a submission met a grader error (no score, not 0).")
     grade.add_argument("notebook", help="the exercise notebook, e.g. exercises/03_kl_divergence.ipynb")
     grade.add_argument("submissions", help="folder of submissions")
     grade.add_argument("--out", required=True, help="output folder (created if missing)")
@@ -577,15 +609,30 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--sandbox", action="store_true",
                        help="also run each submission under bubblewrap: read-only file system, no network, "
                        "no view of the other submissions or of DIR")
+    grade.add_argument("--resume", action="store_true",
+                       help="grade only the students without a final row in DIR (after a kill, a crash or a fix "
+                       "of a grader error); keeps the others and the earlier run's seed")
+    grade.add_argument("--forbid", nargs="+", metavar="MODULE.NAME",
+                       help="library functions a solution may not call (e.g. torch.linalg.solve): an exercise "
+                       "whose code calls one scores 0, and its feedback says which")
     grade.set_defaults(func=_cmd_grade)
 
-    export = sub.add_parser("export", help="export solutions for another grader (nbgrader)",
-                            description="Export solution notebooks as an nbgrader source/ folder: answer cells "
-                            "and test cells with grade_id = exercise id and its points.")
-    export.add_argument("format", choices=["nbgrader"], help="the grader: nbgrader")
-    export.add_argument("solutions", nargs="+", help="solution notebooks, e.g. solutions/03_kl_divergence.py")
-    export.add_argument("--out", required=True, help="course folder to write (source/ASSIGNMENT/, nbgrader_config.py)")
-    export.add_argument("--assignment", default="ps1", help="assignment name (default ps1)")
+    export = sub.add_parser("export", help="export for another grader (nbgrader, Gradescope)",
+                            description="nbgrader: solution notebooks as an nbgrader source/ folder (answer cells "
+                            "and test cells with grade_id = exercise id and its points). gradescope: an exercise "
+                            "notebook as Gradescope's autograder zip (setup.sh, run_autograder), one test per "
+                            "exercise.")
+    export.add_argument("format", choices=["nbgrader", "gradescope"], help="the grader: nbgrader or gradescope")
+    export.add_argument("solutions", nargs="+", metavar="NOTEBOOK",
+                        help="nbgrader: solution notebooks (solutions/03_kl_divergence.py); gradescope: one "
+                        "exercise notebook (exercises/03_kl_divergence.ipynb)")
+    export.add_argument("--out", required=True,
+                        help="nbgrader: course folder to write; gradescope: the .zip to write")
+    export.add_argument("--assignment", default="ps1", help="nbgrader: assignment name (default ps1)")
+    export.add_argument("--visibility", choices=["visible", "hidden", "after_due_date", "after_published"],
+                        help="gradescope: when students see each test's result (default visible)")
+    export.add_argument("--wheel", help="gradescope: install this genlearn wheel instead of genlearn==VERSION "
+                        "from PyPI")
     export.set_defaults(func=_cmd_export)
 
     from genlearn.data import DATA_HELP

@@ -35,6 +35,26 @@ STUB = {i: f"def {i}(*args, **kwargs):\n    raise NotImplementedError('Your turn
 HOSTILE = 'SUBMISSIONS = "{subs}"\nOUT = "{out}"\nPORT = {port}\n'
 
 
+KEY_IMPORT = ("def kl_closed_form(mu, sigma):\n    from genlearn.checks.kl import _kl_normal\n"
+              "    return _kl_normal(mu, sigma).to(mu.dtype)\n")
+READS_SOLUTIONS = (
+    "def kl_closed_form(mu, sigma):\n"
+    "    import ast, glob, genlearn\n"
+    "    root = os.path.dirname(os.path.dirname(genlearn.__file__))\n"
+    "    source = open(glob.glob(os.path.join(root, 'solutions', '03_*.py'))[0]).read()\n"
+    "    node = next(n for n in ast.parse(source).body if getattr(n, 'name', '') == 'kl_closed_form')\n"
+    "    found = {'torch': torch, 'math': math}\n"
+    "    exec(compile(ast.Module([node], []), 'solution', 'exec'), found)\n"
+    "    return found['kl_closed_form'](mu, sigma)\n")
+# hunts the verify steps and references in the process's memory: it raises (scoring 0) if one is there
+GC_HUNTER = ("def kl_discrete(p, q):\n    import gc, types\n"
+             "    for o in gc.get_objects():\n"
+             "        if isinstance(o, types.FunctionType) and str(o.__module__).startswith('genlearn.checks') \\\n"
+             "                and o.__name__ in ('_kl_normal', '_value', '_values'):\n"
+             "            raise RuntimeError(f'found {o.__module__}.{o.__name__}')\n"
+             "    return torch.where(p > 0, p * torch.log(p / q), 0 * p).sum()\n")
+
+
 def notebook(cells: dict[str, str], extra: str = "") -> str:
     text = "".join(f"# %%\n{c}\n\n" for c in [HEAD, extra, *(cells[i] for i in IDS)] if c)
     text += "# %%\n" + "".join(f'check("{i}", {i})\n' for i in IDS)
@@ -106,6 +126,11 @@ def submissions(folder: Path, out: Path, port: int) -> dict[str, int]:
                                                 "    return nats / (n_dims * math.log(2))\n"),
                              extra=hostile), -1),
     }
+    # the answer key: the checker's reference implementation (never importable), and a solution file beside the
+    # installed package (readable without --sandbox, which the warning says; absent from the sandbox)
+    subs["key_import"] = (notebook(with_(kl_closed_form=KEY_IMPORT)), 4)
+    subs["reads_solutions"] = (notebook(with_(kl_closed_form=READS_SOLUTIONS)), -2)
+    subs["gc_hunter"] = (notebook(with_(kl_discrete=GC_HUNTER)), 5)
     for name, (text, _) in subs.items():
         (folder / f"{name}.ipynb").write_text(text)
     (folder / "unreadable.ipynb").write_text("{this is not a notebook")
@@ -139,19 +164,53 @@ def _processes_in(folder: Path, patience: float = 5.0) -> list[int]:
         time.sleep(0.2)
 
 
-def _grade(tmp: Path, sandbox: bool) -> dict:
+def checkout_copy(where: Path) -> Path:
+    """The parts of this checkout grading touches (the package, the solutions beside it), copied to
+    ``where``: a checkout two folders deep under /tmp, as CI systems and `mktemp -d` users place them."""
+    shutil.copytree(ROOT / "genlearn", where / "genlearn", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "solutions", where / "solutions")
+    return where
+
+
+def as_unprivileged(cmd: list[str], writable: list[Path], readable: list[Path]) -> list[str]:
+    """``cmd`` run as the unprivileged user ``nobody`` (from root): a bwrap view of this machine in which
+    the interpreter and the ``readable`` folders are reachable (a Python under /root, a checkout under a
+    0700 mktemp folder are not, for nobody), and ``writable`` belong to nobody."""
+    from genlearn.grading.limits import NOBODY
+
+    view = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/tmp", "--tmpfs", "/root"]
+    made: set[Path] = {Path("/tmp"), Path("/root")}
+    for path in [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), *readable, *writable]:
+        for parent in reversed(path.parents):
+            if parent not in made and (parent.is_relative_to("/tmp") or parent.is_relative_to("/root")):
+                view += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        view += ["--bind", str(path), str(path)]
+    for path in writable:
+        for p in [path, *path.rglob("*")]:
+            os.chown(p, NOBODY, NOBODY)
+    return view + ["--", "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *cmd]
+
+
+def _grade(tmp: Path, sandbox: bool, nested: bool = False, unprivileged: bool = False) -> dict:
     subs, out = tmp / "submissions", tmp / "out"
     subs.mkdir()
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(8)
     honest = submissions(subs, out, server.getsockname()[1])
+    cwd = checkout_copy(tmp / "a" / "b" / "course") if nested else ROOT
     cmd = [sys.executable, "-m", "genlearn", "grade", str(_instructor(tmp)), str(subs), "--out", str(out),
            "--workers", "2", "--timeout", str(TIMEOUT), "--memory", "1024", "--seed", str(SEED)]
     workdir = tmp / "work"  # the grader's temporary folders, so that leftovers can be found
     workdir.mkdir()
-    run = subprocess.run(cmd + (["--sandbox"] if sandbox else []), capture_output=True, text=True, cwd=ROOT,
-                         timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1", "TMPDIR": str(workdir)})
+    cmd += ["--sandbox"] if sandbox else []
+    if unprivileged:
+        out.mkdir()
+        tmp.chmod(0o755)  # pytest made it 0700: nobody could not read the submissions
+        cmd = as_unprivileged(cmd, writable=[out, workdir], readable=[cwd, tmp])
+    run = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=240,
+                         env={**os.environ, "OMP_NUM_THREADS": "1", "TMPDIR": str(workdir)})
     server.close()
     assert run.returncode == 0, run.stdout + run.stderr
     with open(out / "grades.csv") as f:
@@ -170,18 +229,28 @@ needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None and not os.enviro
 
 @pytest.fixture(scope="module")
 def sandboxed(tmp_path_factory):
-    return _grade(tmp_path_factory.mktemp("sandbox"), sandbox=True)
+    return _grade(tmp_path_factory.mktemp("sandbox"), sandbox=True, nested=True)
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="grading as another user needs root to become it")
+
+
+@pytest.fixture(scope="module")
+def sandboxed_unprivileged(tmp_path_factory):
+    return _grade(tmp_path_factory.mktemp("sandbox-user"), sandbox=True, nested=True, unprivileged=True)
 
 
 STATUS = {"loop": "timeout", "exits": "error", "definition_exit": "error", "unreadable": "unreadable",
           "builtins_patcher": "error"}  # it broke its own process
 
 
-def _check_scores(graded: dict, escapes_score: int) -> None:
-    rows, honest = graded["rows"], {**graded["honest"], "escapes": escapes_score}
+def _check_scores(graded: dict, escapes_score: int, solutions_score: int, at_most: set[str] | None = None,
+                  also: dict[str, int] | None = None) -> None:
+    rows = graded["rows"]
+    honest = {**graded["honest"], "escapes": escapes_score, "reads_solutions": solutions_score, **(also or {})}
     assert set(rows) == set(honest)
     # a submission that kills the server running it (possible as the grader's own user) may lose more
-    at_most = {"parent_killer"} if os.geteuid() != 0 else set()
+    at_most = at_most if at_most is not None else {"parent_killer"} if os.geteuid() != 0 else set()
     wrong = {s: (rows[s]["total"], want) for s, want in honest.items()
              if float(rows[s]["total"]) > want or (float(rows[s]["total"]) != want and s not in at_most)}
     assert not wrong, f"student: (earned, honest): {wrong}"
@@ -198,7 +267,8 @@ def test_header_is_student_exercises_total_max_status(plain):
 
 def test_each_submission_earns_what_it_earned_honestly(plain):
     # without the sandbox a submission can see the others' folder and the network: 2 of its 3 walls
-    _check_scores(plain, escapes_score=5 if os.geteuid() != 0 else 4)
+    # and read the solutions beside the package: the README's warning says so
+    _check_scores(plain, escapes_score=5 if os.geteuid() != 0 else 4, solutions_score=5)
 
 
 def test_feedback_and_gradescope_files(plain):
@@ -218,7 +288,7 @@ def test_feedback_and_gradescope_files(plain):
 
 def test_plain_grading_warns_what_it_does_not_isolate(plain):
     assert "warning: grading without --sandbox" in plain["run"].stderr
-    assert "graded 17 submissions" in plain["run"].stdout
+    assert "graded 20 submissions" in plain["run"].stdout
 
 
 def test_no_process_outlives_grading(plain):
@@ -227,10 +297,26 @@ def test_no_process_outlives_grading(plain):
 
 @needs_bwrap
 def test_sandboxed_grading_gives_the_same_honest_scores_and_walls_hold(sandboxed):
-    _check_scores(sandboxed, escapes_score=3)  # no submissions folder, no network
+    # from a checkout two folders deep under /tmp; no submissions folder, no network, no solutions
+    _check_scores(sandboxed, escapes_score=3, solutions_score=4)
     assert not (sandboxed["out"] / "pwned.txt").exists()
     assert "warning" not in sandboxed["run"].stderr
     assert sandboxed["leftover"] == []
+
+
+@needs_bwrap
+@needs_root
+def test_sandboxed_grading_as_an_unprivileged_user_gives_the_same_scores(sandboxed_unprivileged):
+    # as the grader's own user, parent_killer's kill succeeds and its (correct) answer still comes back: 5 at most
+    _check_scores(sandboxed_unprivileged, escapes_score=3, solutions_score=4, at_most={"parent_killer"},
+                  also={"parent_killer": 5})
+    assert not (sandboxed_unprivileged["out"] / "pwned.txt").exists()
+
+
+def test_the_answer_key_is_out_of_reach_and_feedback_says_why(plain):
+    feedback = (plain["out"] / "feedback" / "key_import.txt").read_text()
+    assert "[FAIL] kl_closed_form" in feedback and "cannot be imported by graded code" in feedback
+    assert "[PASS] kl_discrete" in (plain["out"] / "feedback" / "gc_hunter.txt").read_text()
 
 
 def test_links_and_huge_files_are_unreadable_not_followed(tmp_path):

@@ -118,6 +118,42 @@ def scratch_root(fallback: Path) -> Path:
     return shm if roomy and "noexec" not in options.split(",") and os.access(shm, os.W_OK) else fallback
 
 
+def check_gradescope(tmp: Path, genlearn_cmd: Path, py: Path, wheel: Path, solved: Path, untouched_source: Path,
+                     env: dict) -> None:
+    """`genlearn export gradescope` with the wheel; `run_autograder` on a solution, an untouched and a cheating
+    submission (the answer-key import) gives them what they earned."""
+    bundle = tmp / "autograder.zip"
+    run([genlearn_cmd, "export", "gradescope", solved, "--out", bundle, "--wheel", wheel], env=env)
+    with zipfile.ZipFile(bundle) as zf:
+        assert wheel.name in zf.namelist() and wheel.name in zf.read("setup.sh").decode()
+    solution_text = solved.read_text()
+    nb = json.loads(solution_text)
+    untouched = json.loads((ROOT / "exercises" / solved.name).read_text())
+    cheat = json.loads(solution_text)  # its first exercise reaches for the checker instead of an answer
+    first = re.search(r"check\(['\"]\w+['\"], (\w+)\)", "".join("".join(c["source"]) for c in nb["cells"]
+                                                              if c["cell_type"] == "code")).group(1)
+    for cell in cheat["cells"]:
+        if cell["cell_type"] == "code" and f"def {first}(" in "".join(cell["source"]):
+            cell["source"] = (f"def {first}(*args, **kwargs):\n    from genlearn.checks.expectation import registry\n"
+                              "    return registry\n")
+    n = sum(1 for cell in nb["cells"] if cell["cell_type"] == "code" and "check(" in "".join(cell["source"]))
+    scores = {}
+    for name, text in (("solution", solution_text), ("untouched", json.dumps(untouched)), ("cheat", json.dumps(cheat))):
+        root = tmp / f"autograder-{name}"
+        (root / "submission").mkdir(parents=True)
+        with zipfile.ZipFile(bundle) as zf:
+            zf.extractall(root / "source")
+        (root / "source" / "run_autograder").chmod(0o755)
+        (root / "submission" / solved.name).write_text(text)
+        run(["bash", root / "source" / "run_autograder"],
+            env={**env, "GENLEARN_AUTOGRADER_ROOT": str(root), "GENLEARN_PYTHON": str(py)})
+        results = json.loads((root / "results" / "results.json").read_text())
+        scores[name] = (results["score"], len(results["tests"]))
+    tests = scores["solution"][1]
+    assert n >= 1 and tests >= 2 and scores["solution"][0] == tests, scores
+    assert scores["untouched"][0] == 0 and scores["cheat"][0] == tests - 1, scores
+
+
 def test_the_wheel_installed_in_a_fresh_environment_runs_the_course(tmp_path):
     with tempfile.TemporaryDirectory(prefix="genlearn-wheel-", dir=scratch_root(tmp_path)) as scratch:
         run_as_a_student(Path(scratch))
@@ -178,6 +214,9 @@ def run_as_a_student(tmp_path: Path) -> None:
                          timeout=300)
     assert out.returncode == 0 and "[PASS]" in out.stdout and " 0 failed" in out.stdout, out.stdout + out.stderr
     assert "[TODO]" not in out.stdout and "[FAIL]" not in out.stdout
+
+    # Gradescope: the autograder bundle with this wheel, run in a fake /autograder tree by the installed genlearn
+    check_gradescope(tmp_path, genlearn_cmd, py, wheel, exercise, course / EXERCISE, env)
 
     # the completed notebook is the student's edit: copying the course again leaves it alone
     out = run([genlearn_cmd, "course", course, "--update"], cwd=work, env=env)

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 __all__ = ["Result", "STATUSES"]
 
-STATUSES = ("passed", "not_implemented", "failed", "error")
+STATUSES = ("passed", "not_implemented", "failed", "error", "grader_error")
 
 
 @dataclass
 class Result:
-    """``status`` is passed, not_implemented, failed or error; ``points`` earned of ``max_points``."""
+    """``status`` is passed, not_implemented, failed, error or grader_error (the grader failed, not the
+    student: no points either way, and ``genlearn grade`` leaves the gradebook cell empty); ``points``
+    earned of ``max_points``."""
 
     name: str
     status: str
@@ -33,7 +35,7 @@ class Result:
         return self.passed
 
     def line(self) -> str:
-        mark = "PASS" if self.passed else "TODO" if self.status == "not_implemented" else "FAIL"
+        mark = {"passed": "PASS", "not_implemented": "TODO", "grader_error": "GRADER ERROR"}.get(self.status, "FAIL")
         return f"[{mark}] {self.name}: {self.message}"
 
     def _repr_html_(self) -> str:  # a coloured line in Jupyter

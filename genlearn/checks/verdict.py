@@ -22,7 +22,7 @@ import torch
 from genlearn.checks.exercise import Exercise, Inputs
 from genlearn.checks.result import Result
 
-__all__ = ["make_inputs", "run_exercise", "judge", "encode", "decode", "plain", "case_seed"]
+__all__ = ["make_inputs", "run_exercise", "run_cases", "judge", "encode", "decode", "plain", "case_seed"]
 
 _MAX_DEPTH = 20
 
@@ -71,20 +71,39 @@ def _outcome_of(run: Callable[[], Any]) -> dict[str, Any]:
         return {"ok": plain(run())}
     except (Exception, SystemExit) as err:  # the student's code raised: report it, never re-raise
         text = str(err).strip().splitlines()
-        return {"raised": type(err).__name__, "message": text[0][:500] if text else ""}
+        outcome = {"raised": type(err).__name__, "message": text[0][:500] if text else "",
+                   # where it was raised (file names of the traceback's frames): the grader tells its own
+                   # failures (no frame in the submission) from the student's
+                   "frames": [f.f_code.co_filename for f, _ in _walk(err.__traceback__)][-40:]}
+        if isinstance(err, ImportError) and err.name:
+            outcome["module"] = str(err.name)
+        return outcome
 
 
-def run_exercise(ex: Exercise, fn: Callable, inputs: list[Inputs]) -> list[dict[str, Any]]:
-    """Student side: one outcome per case, ``{"ok": outputs}`` or ``{"raised": name, "message": text}``.
+def _walk(tb: Any) -> Any:
+    while tb is not None:
+        yield tb.tb_frame, tb.tb_lineno
+        tb = tb.tb_next
+
+
+def run_cases(runs: list[Callable[[Callable, Inputs], Any]], fn: Callable,
+              inputs: list[Inputs]) -> list[dict[str, Any]]:
+    """Student side: one outcome per case (``runs`` are the cases' run steps), ``{"ok": outputs}`` or
+    ``{"raised": name, "message": text, "frames": [...]}``.
 
     Stops after the first case that raises (its later cases would not be reported anyway).
     """
     outcomes = []
-    for case, inp in zip(ex.cases, inputs, strict=True):
-        outcomes.append(_outcome_of(lambda case=case, inp=inp: case.run(fn, inp)))
+    for run, inp in zip(runs, inputs, strict=True):
+        outcomes.append(_outcome_of(lambda run=run, inp=inp: run(fn, inp)))
         if "raised" in outcomes[-1]:
             break
     return outcomes
+
+
+def run_exercise(ex: Exercise, fn: Callable, inputs: list[Inputs]) -> list[dict[str, Any]]:
+    """Student side of every case of ``ex`` (see :func:`run_cases`)."""
+    return run_cases([case.run for case in ex.cases], fn, inputs)
 
 
 def judge(ex: Exercise, inputs: list[Inputs], outcomes: Any) -> Result:

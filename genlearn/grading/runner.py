@@ -22,11 +22,26 @@ from pathlib import Path
 from typing import Any
 
 from genlearn.grading.limits import NOBODY, Limits
-from genlearn.grading.sandbox import GradingError, bwrap_command
+from genlearn.grading.sandbox import CHECKER_MOUNT, GradingError, bwrap_command, checker_copy
 
 __all__ = ["Runner", "JobResult", "run_submission", "how_it_ended", "check_notebook", "scrubbed_env"]
 
 _STARTUP_TIMEOUT = 120.0
+# the fork server's first lines: in a sandbox genlearn/checks is hidden, so the checker is imported from the
+# server's private copy (GENLEARN_CHECKER) before anything imports it
+_BOOTSTRAP = """import os, sys
+sys.path.insert(0, {root!r})
+checker = os.environ.get("GENLEARN_CHECKER")
+if checker:
+    import importlib.util
+    import genlearn
+    spec = importlib.util.spec_from_file_location("genlearn.checks", os.path.join(checker, "__init__.py"),
+                                                  submodule_search_locations=[checker])
+    genlearn.checks = sys.modules["genlearn.checks"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(genlearn.checks)
+from genlearn.grading.zygote import main
+main()
+"""
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 
 
@@ -50,6 +65,8 @@ class JobResult:
     crashed_runner: str | None = None
     stops: dict[int, str] = field(default_factory=dict)  # exercise index -> why its run ended there
     runs: int = 1
+    started: bool = False  # the child read the notebook (status.json): the submission's code may have run
+    crash: dict | None = None  # crash.json: the child's own code failed after the submission's had run
 
 
 class Worker:
@@ -59,26 +76,35 @@ class Worker:
                  uid: int | None) -> None:
         self.dir = root / f"w{index}"
         self.dir.mkdir(mode=0o711)
+        self.checker = root / f"checker{index}"  # the sandboxed server's private copy of the checker
         self.limits, self.sandbox, self.hidden, self.uid = limits, sandbox, hidden, uid
         self.proc: subprocess.Popen | None = None
 
     def spawn(self) -> None:
         """Start the fork server (from a long-lived thread: bwrap's --die-with-parent follows the thread)."""
         env = scrubbed_env(self.dir)
-        code = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from genlearn.grading.zygote import main; main()"
+        code = _BOOTSTRAP.format(root=_PACKAGE_ROOT)
         cmd = [sys.executable, "-I", "-c", code]
         if self.sandbox:
-            cmd = bwrap_command(self.dir, self.hidden, env) + cmd
+            shutil.rmtree(self.checker, ignore_errors=True)
+            self.checker.mkdir(mode=0o700)
+            checker_copy(self.checker)
+            cmd = bwrap_command(self.dir, self.hidden, {**env, "GENLEARN_CHECKER": f"{CHECKER_MOUNT}/checks"},
+                                checker=self.checker / "checks") + cmd
         with open(self.dir / "server.log", "wb") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
                                          cwd=self.dir, close_fds=True, start_new_session=True)
 
     def wait_ready(self) -> None:
         line = self._readline(_STARTUP_TIMEOUT)
+        # the server has imported the checker (or failed): its copy goes, so no submission can read it
+        shutil.rmtree(self.checker, ignore_errors=True)
         if not line or not json.loads(line).get("ready"):
             log = (self.dir / "server.log").read_bytes()[-2000:].decode(errors="replace").strip().splitlines()
+            code = self.proc.poll() if self.proc is not None else None
             self.stop()
-            raise GradingError(f"the grading process did not start: {log[-1] if log else 'no output'}")
+            how = f" ({'bwrap' if self.sandbox else 'python'} exited with status {code})" if code is not None else ""
+            raise GradingError(f"the grading process did not start{how}: {log[-1] if log else 'no output'}")
 
     def start(self) -> None:
         self.spawn()
@@ -169,6 +195,12 @@ def _collect(jobdir: Path, result: JobResult, limits: Limits) -> None:
         data = _read_capped(jobdir / name, limits.output_bytes)
         setattr(result, attr, (data or b"").decode(errors="replace"))
     status = _read_capped(jobdir / "status.json", 10_000)
+    result.started = status is not None
+    crash = _read_capped(jobdir / "crash.json", 100_000)
+    try:
+        result.crash = json.loads(crash) if crash else None
+    except ValueError:
+        result.crash = None
     try:
         unreadable = json.loads(status).get("unreadable") if status else None
         result.unreadable = str(unreadable) if unreadable else None
@@ -213,6 +245,29 @@ class Runner:
             raise
         for w in self._workers:
             self._free.put(w)
+
+    def self_test(self, modules: list[str] | tuple[str, ...] = ()) -> None:
+        """Every worker grades the known-good self-test submission (which imports ``modules``, those of the
+        assignment); raise :class:`GradingError` naming the cause (the failing child's last line of output)
+        unless each earns full marks."""
+        from genlearn.checks.verdict import encode
+        from genlearn.grading.selftest import SELFTEST, selftest_notebook
+        from genlearn.grading.verdicts import job_inputs, results_of
+
+        path = self.root / "selftest.ipynb"
+        path.write_text(selftest_notebook())
+        inputs, _ = job_inputs([SELFTEST], 0)
+        for case in inputs[SELFTEST.id]:
+            case["modules"] = list(modules)
+        payload = encode(inputs)
+        job = {"exercises": [[SELFTEST.id, "selftest_answer"]], "display_name": path.name}
+        for worker in self._workers:
+            result = worker.run(path, job, payload)
+            results, _ = results_of([SELFTEST], ["selftest_answer"], inputs, result, path.name)
+            if not results[0].passed:
+                lines = [ln.strip() for ln in result.stderr.strip().splitlines() if ln.strip()]
+                cause = lines[-1] if lines and not result.started else results[0].message
+                raise GradingError(f"the grader's self-test failed, so nothing was graded: {cause[:400]}")
 
     def run(self, notebook: Path, job: dict, inputs: bytes) -> JobResult:
         worker = self._free.get()
@@ -272,6 +327,7 @@ def run_submission(runner: Runner, notebook: Path, job: dict, inputs: bytes) -> 
         merged.runs += 1
         merged.timeout = merged.timeout or last.timeout
         merged.crashed_runner = merged.crashed_runner or last.crashed_runner
+        merged.crash = merged.crash or last.crash
         if last.unreadable or last.loaded is None:
             for j in range(k + 1, n):
                 merged.stops[j] = f"not run: {how_it_ended(last)} while loading the definitions again"
@@ -308,6 +364,6 @@ def check_notebook(path: Path, wanted: list[tuple[str, str]], timeout: float = 1
     inputs, payload = job_inputs([exercises[i] for i, _ in known], seed)
     job = {"exercises": known, "display_name": path.name}
     result = run_submission(_shared_runner(timeout), path, job, payload)
-    results, _ = results_of([exercises[i] for i, _ in known], [f for _, f in known], inputs, result)
+    results, _ = results_of([exercises[i] for i, _ in known], [f for _, f in known], inputs, result, path.name)
     order = {i: k for k, (i, _) in enumerate(wanted)}
     return sorted(results + unknown, key=lambda r: order[r.name])
