@@ -468,6 +468,23 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from genlearn.report import sample_to_png
 
     check_sample_count(args.n)  # before reading anything: no image is smaller than none
+    if args.pretrained is not None:
+        from genlearn.pretrained import load, shipped_dir
+        from genlearn.report import save_sample_grid
+
+        if args.checkpoint is not None:
+            raise UsageError("give a CHECKPOINT or --pretrained NAME, not both")
+        check_sample_count(args.n, (1, 28, 28))
+        check_output_file(args.out, "--out", ".png")
+        try:
+            model = load(args.pretrained)
+        except FileNotFoundError as err:
+            raise UsageError(f"--pretrained {args.pretrained}: {err} (shipped: {shipped_dir()})") from None
+        path = save_sample_grid(model, args.n, Path(args.out), seed=args.seed, title=f"pretrained {args.pretrained}")
+        print(f"wrote {path}")
+        return 0
+    if args.checkpoint is None:
+        raise UsageError("give a CHECKPOINT (a model.pt) or --pretrained NAME")
     header = check_checkpoint(args.checkpoint)
     in_shape = _find_in_shape(header["config"])
     if in_shape is None:
@@ -477,6 +494,23 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     check_output_file(args.out, "--out", ".png")  # last: it creates the folder
     path = sample_to_png(Path(args.checkpoint), args.n, Path(args.out), seed=args.seed)
     print(f"wrote {path}")
+    return 0
+
+
+# --- pretrain -------------------------------------------------------------------------------
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from genlearn.pretrained import PRETRAINED, pretrain
+
+    names = list(PRETRAINED) if args.name == "all" else [args.name]
+    if args.name != "all" and args.name not in PRETRAINED:
+        raise UsageError(f"NAME must be all or one of: {', '.join(PRETRAINED)}; got {args.name!r}")
+    out = check_output_dir(args.out)
+    for name in names:
+        command = (f"genlearn pretrain {name} --scale {args.scale} --seed {args.seed}"
+                   + (f" --epochs {args.epochs}" if args.epochs else ""))
+        card = pretrain(name, out, scale=args.scale, seed=args.seed, resume=args.resume, epochs=args.epochs,
+                        progress=not args.no_progress, command=command)
+        print(f"wrote {card} and {card.with_suffix('.pt')}")
     return 0
 
 
@@ -659,7 +693,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample = sub.add_parser("sample", help="draw samples from a trained checkpoint into a PNG grid",
                             description="Load a checkpoint written by `genlearn train` and save a grid of "
                             "samples (for an AE: decoded codes drawn from a Gaussian fitted to its codes).")
-    sample.add_argument("checkpoint", help="a model.pt written by `genlearn train`")
+    sample.add_argument("checkpoint", nargs="?", help="a model.pt written by `genlearn train`")
+    sample.add_argument("--pretrained", choices=["ae", "vae", "vqvae", "vaegan"],
+                        help="sample a full-scale model shipped with the course instead (its SHA-256 is checked)")
     sample.add_argument("-n", type=_positive_int, default=64,
                         help=f"number of samples, at most {sample_limit((1, 8, 8)):,} for 8x8 images, fewer for "
                         f"larger ones: the PNG grid's memory budget is {SAMPLE_MEMORY_BUDGET / 2**30:g} GiB "
@@ -668,6 +704,21 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=bounded_int(0, SEED_MAX), default=0,
                         help=f"random seed, 0 to {SEED_MAX} (default 0)")
     sample.set_defaults(func=_cmd_sample)
+
+    pre = sub.add_parser("pretrain", help="train the course's full-scale models with their model cards",
+                         description="Train NAME (ae, vae, vqvae, vaegan or all) on every training image of the "
+                         "scale with the lessons' recipes; write DIR/NAME.pt and its model card DIR/NAME.json. "
+                         "Every epoch is checkpointed (DIR/NAME.state.pt): --resume continues after a kill and ends "
+                         "with the same checkpoint, bit for bit, as an uninterrupted run.")
+    pre.add_argument("name", metavar="NAME", help="ae, vae, vqvae, vaegan or all")
+    pre.add_argument("--scale", choices=["laptop", "full"], default="full", help="the data and sizes (default full)")
+    pre.add_argument("--out", default="pretrained", help="output folder (default ./pretrained)")
+    pre.add_argument("--resume", action="store_true", help="continue from DIR/NAME.state.pt when it is there")
+    pre.add_argument("--seed", type=bounded_int(0, SEED_MAX), default=0, help="random seed (default 0)")
+    pre.add_argument("--epochs", type=bounded_int(1, EPOCHS_MAX), default=None,
+                     help="override the recipe's epochs (for tests; a card records them)")
+    pre.add_argument("--no-progress", action="store_true", help="no progress bar")
+    pre.set_defaults(func=_cmd_pretrain)
 
     from genlearn.bench import BENCHMARKS
 

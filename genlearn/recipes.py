@@ -59,6 +59,8 @@ def fit_code_prior(
     seed: int | None = 0,
     progress: bool = False,
     device: torch.device | str | None = None,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> History:
     """Train ``prior`` on code maps ``codes`` (N, h, w) with :func:`genlearn.train.fit` and
     :func:`code_prior_loss`. With ``val_codes`` the weights of the epoch with the lowest
@@ -75,7 +77,8 @@ def fit_code_prior(
 
     val = None if val_codes is None else prior.check_codes(val_codes)
     history = fit(prior, code_prior_loss, codes, epochs, batch_size=batch_size, lr=lr, seed=seed,
-                  progress=progress, val_data=val, device=device, after_epoch=keep_best if val is not None else None)
+                  progress=progress, val_data=val, device=device, after_epoch=keep_best if val is not None else None,
+                  checkpoint=checkpoint, resume=resume)
     if best["state"] is not None:
         prior.load_state_dict(best["state"])
         history["best_epoch"] = [float(best["epoch"])]
@@ -100,6 +103,8 @@ def fit_vaegan(
     device: torch.device | str | None = None,
     after_epoch: Hook | Iterable[Hook] | None = None,
     progress: bool = True,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> History:
     """Train a VAE-GAN on images ``train_data`` ``(N, *in_shape)`` with :func:`genlearn.train.fit`
     and :func:`~genlearn.models.vaegan_step` as its step (Adam per network, ``beta1 = 0.5``).
@@ -112,7 +117,8 @@ def fit_vaegan(
     if optimizers is None:
         optimizers = vaegan_optimizers(model, lr, lr_dis, betas)
     return fit(model, vaegan_loss, x, epochs, batch_size=batch_size, optimizer=optimizers, step=_vaegan_train_step,
-               seed=seed, device=device, after_epoch=after_epoch, progress=progress, desc="VAEGAN")
+               seed=seed, device=device, after_epoch=after_epoch, progress=progress, desc="VAEGAN",
+               checkpoint=checkpoint, resume=resume)
 
 
 # ----------------------------------------------------------------------------- the course's four models
@@ -128,9 +134,9 @@ def _likelihood(levels: int | None) -> str:
 
 
 def _train_with(loss_fn: Callable[..., Any]) -> Callable[..., History]:
-    def train(model, x, epochs, *, batch_size, lr, seed, progress, device=None):
+    def train(model, x, epochs, *, batch_size, lr, seed, progress, device=None, checkpoint=None, resume=None):
         return fit(model, loss_fn, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress,
-                   device=device)
+                   device=device, checkpoint=checkpoint, resume=resume)
 
     return train
 
@@ -141,23 +147,44 @@ def _train_ae(model: AE, x, epochs, **kw) -> History:
     return history
 
 
-def _train_vqvae(model: VQVAE, x, epochs, *, batch_size, lr, seed, progress, device=None) -> History:
-    model.init_codebook_from_data(x[:2000], torch.Generator().manual_seed(seed))  # on the CPU, before fit moves it
-    history = fit(model, vqvae_loss, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress,
-                  device=device)
+def _phase(name: str, checkpoint: Callable[[dict[str, Any]], None] | None, **more: Any):
+    """A checkpoint callback that tags each state with the training phase (and ``more``)."""
+    if checkpoint is None:
+        return None
+    return lambda state: checkpoint({**state, "phase": name, **more})
+
+
+def _train_vqvae(model: VQVAE, x, epochs, *, batch_size, lr, seed, progress, device=None, checkpoint=None,
+                 resume=None) -> History:
+    """Two phases, each checkpointed every epoch: the VQ-VAE, then a PixelCNN prior over its code maps."""
+    in_prior = resume is not None and resume.get("phase") == "prior"
+    if resume is None:
+        model.init_codebook_from_data(x[:2000], torch.Generator().manual_seed(seed))  # on the CPU, before fit
+    if in_prior:
+        model.load_state_dict(resume["vqvae"])
+        history = {k: list(v) for k, v in resume["vqvae_history"].items()}
+    else:
+        history = fit(model, vqvae_loss, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress,
+                      device=device, checkpoint=_phase("vqvae", checkpoint), resume=resume)
+    model.to(device or next(model.parameters()).device).eval()
     maps = map_batches(model.encode_indices, model, x)
     # a small PixelCNN: 32 channels, a 7x7 first kernel at most (2 max(h, w) - 1 would be 13 on 7x7 maps,
     # six times the work for positions that the three residual layers reach anyway)
     prior = CodePrior(model.num_codes, model.code_shape, channels=32, kernel_size=min(7, 2 * max(model.code_shape) - 1))
+    vq_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if checkpoint else None
     prior_history = fit_code_prior(prior, maps, max(5, epochs), batch_size=batch_size, seed=seed,
-                                   progress=False, device=device)
+                                   progress=progress, device=device,
+                                   checkpoint=_phase("prior", checkpoint, vqvae=vq_state, vqvae_history=history),
+                                   resume=resume if in_prior else None)
     model.set_prior(prior)
     history["prior_loss"] = prior_history["loss"]
     return history
 
 
-def _train_vaegan(model, x, epochs, *, batch_size, lr, seed, progress, device=None) -> History:
-    return fit_vaegan(model, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress, device=device)
+def _train_vaegan(model, x, epochs, *, batch_size, lr, seed, progress, device=None, checkpoint=None,
+                  resume=None) -> History:
+    return fit_vaegan(model, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress, device=device,
+                      checkpoint=checkpoint, resume=resume)
 
 
 def _build_vqvae(shape, likelihood, levels, hidden, channels):
@@ -202,12 +229,15 @@ def build(name: str, in_shape: tuple[int, ...], levels: int | None = 2, *, binar
 
 def train_model(name: str, model: nn.Module, x: Tensor, epochs: int, *, batch_size: int = 100,
                 lr: float | None = None, seed: int = 0, progress: bool = True,
-                device: torch.device | str | None = None) -> History:
+                device: torch.device | str | None = None,
+                checkpoint: Callable[[dict[str, Any]], None] | None = None,
+                resume: dict[str, Any] | None = None) -> History:
     """Train a model from :func:`build` with the course's defaults (learning rate, prior fitting);
-    ``device`` defaults to :func:`genlearn.device` (under torchrun: the process's device)."""
+    ``device`` defaults to :func:`genlearn.device` (under torchrun: the process's device).
+    ``checkpoint`` / ``resume``: as in :func:`genlearn.train.fit` (a state also names its phase)."""
     recipe = _recipe(name)
     return recipe.train(model, x, check_count(epochs, "epochs"), batch_size=batch_size, lr=lr or recipe.lr,
-                        seed=seed, progress=progress, device=device)
+                        seed=seed, progress=progress, device=device, checkpoint=checkpoint, resume=resume)
 
 
 def sample_images(model: nn.Module, n: int, generator: torch.Generator | None = None) -> Tensor:

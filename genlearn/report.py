@@ -32,7 +32,7 @@ from genlearn.models.likelihoods import grey_levels
 from genlearn.recipes import MODELS, build, sample_images, train_model
 from genlearn.runtime import seed_everything
 
-__all__ = ["Report", "train_and_report", "likelihood_metrics", "sample_to_png"]
+__all__ = ["save_sample_grid", "Report", "train_and_report", "likelihood_metrics", "sample_to_png"]
 
 
 def likelihood_metrics(model: nn.Module, train_x: Tensor, test_x: Tensor, k: int = 100,
@@ -120,8 +120,13 @@ def sample_to_png(checkpoint: Path, n: int, out: Path, seed: int = 0) -> Path:
     model = load(checkpoint)
     if type(model).__name__ not in ("AE", "VAE", "VQVAE", "VAEGAN"):
         raise ValueError(f"{checkpoint} holds a {type(model).__name__}, not a model written by `genlearn train`")
-    samples = sample_images(model, n, torch.Generator().manual_seed(seed))
-    return _save_figure(_grid_figure(samples, f"{n} samples"), out)
+    return save_sample_grid(model, n, out, seed=seed)
+
+
+def save_sample_grid(model: nn.Module, n: int, out: Path, seed: int = 0, title: str | None = None) -> Path:
+    """``n`` samples of any model of the protocol, drawn with ``seed``, as a PNG grid at ``out``."""
+    samples = sample_images(model, check_count(n, "n"), torch.Generator().manual_seed(seed))
+    return _save_figure(_grid_figure(samples, f"{title + ': ' if title else ''}{n} samples"), out)
 
 
 def _loss_figure(history: dict[str, list[float]], name: str):

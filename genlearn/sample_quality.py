@@ -43,6 +43,7 @@ __all__ = [
     "DigitClassifier",
     "digit_classifier",
     "classifier_accuracy",
+    "classifier_confidence",
     "digit_features",
     "gaussian_stats",
     "frechet_distance",
@@ -220,6 +221,16 @@ def frechet(samples: Tensor, reference: Tensor) -> float:
     """Frechet distance between the features (:func:`image_features`) of ``samples`` and of the real
     ``reference`` images. Compare it with :func:`frechet_reference` at the same size."""
     return frechet_distance(image_features(samples), image_features(reference))
+
+
+def classifier_confidence(images: Tensor) -> float:
+    """The Fashion-MNIST classifier's mean top-class probability on 28x28 ``images``: near its value on
+    real images when samples look like garments, near 1/10 when they look like nothing."""
+    x = check_images(images, shape=(1, 28, 28)).detach().to("cpu", torch.float32)
+    net = fashion_classifier()
+    with torch.no_grad():
+        probs = torch.cat([net(x[i : i + 2000]).softmax(1) for i in range(0, len(x), 2000)])
+    return float(probs.max(1).values.double().mean())
 
 
 def classifier_accuracy(split: str = "test") -> float:

@@ -222,6 +222,8 @@ def fit(
     clip_grad_norm: float | None = None,
     progress: bool = True,
     desc: str | None = None,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> History:
     """Train ``model`` by minimising ``loss_fn(model, *batch).loss`` with Adam (or ``optimizer``),
     or by calling ``step(model, batch, ctx)`` for each batch (module docstring).
@@ -237,6 +239,12 @@ def fit(
     A non-finite loss raises ``FloatingPointError`` before the step that would spread it.
     Under torchrun, ``batch_size`` is the global batch (divisible by the number of
     processes) and ``device`` defaults to the process's own GPU or the CPU.
+
+    ``checkpoint(state)`` is called after every epoch with the whole training state (the epochs
+    done, the model's and the optimizer's state dicts, the noise generator's and the global RNG's
+    states, the history); ``resume=state`` continues a run from such a state, so that a run
+    interrupted and resumed ends with the same parameters, bit for bit, as one that was not
+    (same seed, same device and thread count).
     """
     epochs = check_count(epochs, "epochs", minimum=0)
     batch_size = check_count(batch_size, "batch_size")
@@ -284,9 +292,22 @@ def fit(
     run_step = gradient_step if step is None else step
     history: History = {}
     names: list[str] | None = None
+    start = 0
+    if resume is not None:
+        if resume.get("seed") != seed or not 0 <= int(resume.get("epoch", -1)) <= epochs:
+            raise ValueError(f"resume: a state of seed {resume.get('seed')} after {resume.get('epoch')} epochs "
+                             f"cannot continue a run of seed {seed} and {epochs} epochs")
+        start = int(resume["epoch"])
+        model.load_state_dict(resume["model"])
+        _load_optimizer_state(optimizer, resume["optimizer"])
+        ctx.generator.set_state(resume["generator"].to(ctx.generator.get_state().device))
+        torch.set_rng_state(resume["rng"])
+        history = {k: list(v) for k, v in resume["history"].items()}
+        names = list(resume["names"]) if resume.get("names") is not None else None
 
     show = progress and distributed.is_main_process()
-    bar = tqdm(range(epochs), disable=not show, unit="epoch", desc=desc or type(model).__name__)
+    bar = tqdm(range(start, epochs), disable=not show, unit="epoch", desc=desc or type(model).__name__,
+               initial=start, total=epochs)
     for epoch in bar:
         for hook in starts:
             hook(epoch, model, history)
@@ -326,7 +347,12 @@ def fit(
             for k, v in _evaluate_loss(model, loss_fn, val, batch_size).items():
                 history.setdefault(f"val_{k}", []).append(v)
         bar.set_postfix({k: f"{history[k][-1]:.4g}" for k in history if k != "seconds"}, refresh=False)
-        if any([bool(hook(epoch, model, history)) for hook in ends]):
+        stop = any([bool(hook(epoch, model, history)) for hook in ends])
+        if checkpoint is not None:
+            checkpoint({"epoch": epoch + 1, "seed": seed, "names": names, "history": history,
+                        "model": model.state_dict(), "optimizer": _optimizer_state(optimizer),
+                        "generator": ctx.generator.get_state(), "rng": torch.get_rng_state()})
+        if stop:
             break
     bar.close()
     model.eval()
@@ -358,6 +384,21 @@ def _weighted_means(rows: list[Tensor], sizes: list[int]) -> list[float]:
         return []
     w = torch.tensor(sizes, dtype=torch.float64, device=rows[0].device)
     return ((torch.stack(rows).to(torch.float64) * w[:, None]).sum(0) / w.sum()).tolist()
+
+
+def _optimizer_state(optimizer: Any) -> Any:
+    """The state dict of an optimizer, or of each optimizer of a tuple of them (the VAE-GAN's)."""
+    if isinstance(optimizer, tuple):
+        return [o.state_dict() for o in optimizer]
+    return optimizer.state_dict()
+
+
+def _load_optimizer_state(optimizer: Any, state: Any) -> None:
+    if isinstance(optimizer, tuple):
+        for o, s in zip(optimizer, state, strict=True):
+            o.load_state_dict(s)
+    else:
+        optimizer.load_state_dict(state)
 
 
 def _adam(model: nn.Module, lr: float) -> torch.optim.Optimizer:
