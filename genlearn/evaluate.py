@@ -98,11 +98,7 @@ def _to_model(x: Tensor, model: Any, device: torch.device) -> Tensor:
 
 def _kl_term(model: Any, mu: Tensor, logvar: Tensor, z: Tensor | None = None) -> Tensor:
     """``KL(q(z|x) || p(z))`` per example: closed form when the prior offers it."""
-    kl_from = getattr(model.prior, "kl_from", None)
-    if kl_from is not None:
-        return kl_from(mu, logvar)
-    log_q = -0.5 * ((z - mu).pow(2) / logvar.exp() + logvar + _LOG_2PI).sum(-1)
-    return log_q - model.prior.log_prob(z)
+    return model.prior.kl_from(mu, logvar, z)
 
 
 def elbo(

@@ -213,15 +213,13 @@ def _recipe(name: str) -> _Recipe:
     return _RECIPES[name]
 
 
-def build(name: str, in_shape: tuple[int, ...], levels: int | None = 2, *, binary: bool | None = None,
+def build(name: str, in_shape: tuple[int, ...], levels: int | None = 2, *,
           hidden: tuple[int, ...] = (256, 128), channels: tuple[int, ...] = (32, 64)) -> nn.Module:
     """A fresh model ``name`` (one of :data:`MODELS`) for inputs of shape ``in_shape`` whose pixels
     take ``levels`` grey levels (2: binary, Bernoulli decoder; 17 or 256: discretized logistic;
     None: continuous), with MLP widths ``hidden`` (AE, VAE, the VAE-GAN's VAE) and conv widths
     ``channels`` (the VQ-VAE, the VAE-GAN's discriminator); pass a :mod:`genlearn.scale` scale's
-    ``S.hidden`` and ``S.channels`` to build at that scale. ``binary=`` is the old spelling of ``levels=2``."""
-    if binary is not None:
-        levels = 2 if binary else 256
+    ``S.hidden`` and ``S.channels`` to build at that scale."""
     if levels is not None:
         levels = check_count(levels, "levels", minimum=2)
     return _recipe(name).build(tuple(in_shape), _likelihood(levels), levels or 256, tuple(hidden), tuple(channels))

@@ -7,8 +7,10 @@ import math
 import pytest
 import torch
 
-from genlearn.models import VQVAE, CodePrior, code_prior_loss, fit_code_prior, sample_images
+from genlearn.models import VQVAE, CodePrior, code_prior_loss
 from genlearn.models.code_prior import MaskedConv2d, causal_mask, uniform_codes
+from genlearn.recipes import decode_prior_samples as sample_images
+from genlearn.recipes import fit_code_prior
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

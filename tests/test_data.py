@@ -2,7 +2,6 @@
 MNIST / Fashion-MNIST loaders (where they look, the argument order) and load_data by name."""
 
 import gzip
-import warnings
 
 import numpy as np
 import pytest
@@ -296,15 +295,12 @@ def test_nothing_found_lists_the_folders_and_the_commands(isolated):
 # ---------------------------------------------------------------- argument order (one release)
 
 
-def test_old_argument_order_warns_and_gives_the_same_data(tmp_path):
+def test_the_old_argument_order_is_refused_with_the_call_to_make(tmp_path):
     _write_mnist(tmp_path, n=3)
-    new = load_fashion_mnist("test", root=tmp_path)
-    with pytest.warns(DeprecationWarning, match=r"load_fashion_mnist\('test', root=.*load_digits"):
-        old = load_fashion_mnist(str(tmp_path), "test")
-    assert torch.equal(old.x, new.x) and torch.equal(old.y, new.y)
-    with pytest.warns(DeprecationWarning, match=r"load_mnist\('train', root="):
-        old = load_mnist(tmp_path)  # a Path alone: the old default split
-    assert torch.equal(old.x, load_mnist(root=tmp_path).x)
+    with pytest.raises(ValueError, match=r"a folder goes in root=, e.g. load_fashion_mnist\('train', root="):
+        load_fashion_mnist(str(tmp_path), "test")
+    with pytest.raises(ValueError, match=r"load_mnist\('train', root="):
+        load_mnist(tmp_path)
 
 
 def test_unknown_split_is_a_value_error_not_a_folder(tmp_path):
@@ -336,9 +332,3 @@ def test_load_data_by_name_and_folder(isolated):
             load_data(bad)
 
 
-def test_zoo_load_data_is_the_data_package_one():
-    with warnings.catch_warnings():  # zoo itself may be deprecated; its load_data stays the same function
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from genlearn import zoo  # the model stack: imported here so the data tests never need it
-
-    assert zoo.load_data is load_data

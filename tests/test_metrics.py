@@ -1,4 +1,4 @@
-"""genlearn.metrics: the digit classifier, the Frechet distance and the sharpness score."""
+"""genlearn.sample_quality: the digit classifier, the Frechet distance and the sharpness score."""
 
 import math
 
@@ -8,7 +8,8 @@ import scipy.linalg
 import torch
 import torch.nn.functional as F
 
-from genlearn import metrics as M
+from genlearn import evaluate as _evaluate
+from genlearn import sample_quality as M
 from genlearn.data import load_digits
 
 
@@ -109,17 +110,17 @@ def test_sample_quality_bundles_both_scores(test_x):
 
 def test_aggregate_posterior_kl():
     n, d = 1000, 3
-    assert M.aggregate_posterior_kl(torch.zeros(n, d), torch.zeros(n, d)) == pytest.approx(0, abs=1e-12)
+    assert _evaluate.aggregate_posterior_kl(torch.zeros(n, d), torch.zeros(n, d)) == pytest.approx(0, abs=1e-12)
     shift = torch.tensor([1.0, -2.0, 0.5])
-    assert M.aggregate_posterior_kl(torch.zeros(n, d) + shift, torch.zeros(n, d)) == pytest.approx(
+    assert _evaluate.aggregate_posterior_kl(torch.zeros(n, d) + shift, torch.zeros(n, d)) == pytest.approx(
         0.5 * float(shift.pow(2).sum()))
     # codes drawn from the prior with no posterior spread: S ~= I, KL ~= 0
     mu = torch.randn(20000, d, generator=_gen(2), dtype=torch.float64)
-    assert M.aggregate_posterior_kl(mu, torch.full((20000, d), -30.0, dtype=torch.float64)) < 1e-3
+    assert _evaluate.aggregate_posterior_kl(mu, torch.full((20000, d), -30.0, dtype=torch.float64)) < 1e-3
     # a shrunk posterior variance: S = s I, KL = d/2 (s - 1 - log s)
     s = 0.25
     want = d / 2 * (s - 1 - math.log(s))
-    assert M.aggregate_posterior_kl(torch.zeros(n, d), torch.full((n, d), math.log(s))) == pytest.approx(want)
+    assert _evaluate.aggregate_posterior_kl(torch.zeros(n, d), torch.full((n, d), math.log(s))) == pytest.approx(want)
 
 
 @pytest.mark.parametrize("bad, match", [

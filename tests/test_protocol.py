@@ -329,3 +329,31 @@ def test_fit_refuses_an_infinite_learning_rate():
 
     with pytest.raises(ValueError, match="lr"):
         fit(AE((3,), 2, hidden=(4,), output="linear"), ae_loss, torch.randn(20, 3), 1, lr=math.inf, progress=False)
+
+
+def test_a_vae_trains_against_the_prior_it_is_evaluated_with():
+    """vae_loss takes its KL from model.prior: give a VAE a fitted Gaussian prior and its training KL is
+    the KL to that Gaussian (the same number evaluate.elbo reports), not to N(0, I)."""
+    import torch
+
+    from genlearn import evaluate
+    from genlearn.models import VAE, vae_loss
+    from genlearn.models.priors import FittedGaussian, StandardNormal
+    from genlearn.train import fit
+
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 8, 8).round()
+    vae = VAE((1, 8, 8), latent_dim=2, hidden=(16,))
+    out = vae(x)
+    standard = vae_loss(vae, x, out).kl
+    assert torch.allclose(standard, StandardNormal(2).kl_from(out.mu, out.logvar).mean())
+    vae.prior = FittedGaussian(2).fit(torch.randn(500, 2) * 3 + 1)
+    fitted = vae_loss(vae, x, out).kl
+    assert torch.allclose(fitted, vae.prior.kl_from(out.mu, out.logvar).mean())
+    assert not torch.allclose(fitted, standard)
+    fit(vae, vae_loss, x, 2, batch_size=32, seed=0, progress=False, device="cpu")
+    with torch.no_grad():
+        out = vae(x)
+        bound = evaluate.elbo(vae, x, generator=torch.Generator().manual_seed(0))
+    assert bound.shape == (64,) and torch.isfinite(bound).all()
+    assert not torch.allclose(vae_loss(vae, x, out).kl, StandardNormal(2).kl_from(out.mu, out.logvar).mean())

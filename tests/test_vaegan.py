@@ -20,12 +20,12 @@ from genlearn.models.vaegan import (
     REAL,
     RECON,
     Discriminator,
-    fit_vaegan,
     routes,
     term_gradient_norms,
     vaegan_grads,
     vaegan_optimizers,
 )
+from genlearn.recipes import fit_vaegan
 from genlearn.train import load, save
 
 
@@ -157,7 +157,7 @@ def test_step_uses_gradients_computed_before_any_update(x):
 
 
 def test_terms_match_the_formulas(x):
-    model = _model(sigma=0.5, gamma=2.0)
+    model = _model(similarity_sigma=0.5, gamma=2.0)
     terms = vaegan_loss(model, x, generator=_gen(3))
     out = model(x, _gen(3))
     n = len(x)
@@ -178,7 +178,7 @@ def test_terms_match_the_formulas(x):
 
 
 def test_pixel_similarity_is_the_squared_error(x):
-    model = _model(similarity="pixel", sigma=0.1)
+    model = _model(similarity="pixel", similarity_sigma=0.1)
     terms = vaegan_loss(model, x, generator=_gen(3))
     out = model(x, _gen(3))
     torch.testing.assert_close(terms.similarity, (x - out.x_rec).pow(2).sum() / (2 * 0.01 * len(x)))
@@ -219,7 +219,7 @@ def test_forward_shapes_and_images_in_unit_range(x):
     (dict(feature_layer=3), "feature_layer must be in 1..2"),
     (dict(code_weight=1.0), "code_weight needs discriminator='three_class'"),
     (dict(gamma=-1.0), "gamma must be"),
-    (dict(sigma=0.0), "sigma must be"),
+    (dict(similarity_sigma=0.0), "sigma must be"),
 ])
 def test_bad_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genlearn.models import VQVAE, VQVAELoss, VQVAEOutput, codebook_stats, codebook_tracker, vqvae_loss
+from genlearn.evaluate import codebook_stats, codebook_tracker
+from genlearn.models import VQVAE, VQVAELoss, VQVAEOutput, vqvae_loss
 from genlearn.models.vq import VQOutput, perplexity
 from genlearn.train import fit, load, save
 

@@ -15,7 +15,7 @@ Protocol (fixed; the defaults of this script):
 * Training: batch 100, 60 epochs each, seeds 0, 1, 2 (``seed_everything(seed)`` before each
   model), on the CPU with one thread (tiny networks: one thread is the fastest and its
   results do not depend on the machine's core count).
-* Scores (:mod:`genlearn.metrics`): 1,000 prior samples ``E[x|z]``, ``z ~ N(0, I)`` (generator
+* Scores (:mod:`genlearn.sample_quality`): 1,000 prior samples ``E[x|z]``, ``z ~ N(0, I)`` (generator
   seeded with 1000 + seed) against the 297 real test digits: ``frechet`` (Frechet distance
   in the digit classifier's features) and ``sharpness_gap`` (|sharpness(samples) -
   sharpness(test)| / sharpness(test)); ``recon_error``: squared error summed over pixels

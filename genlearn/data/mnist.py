@@ -6,14 +6,12 @@
 
 The argument order is ``(split, root)``, as in ``load_digits(split)``. Without ``root``
 the files are looked for in ``$GENLEARN_DATA/<name>``, the user cache, then (Fashion-MNIST)
-Debian's ``/usr/share/datasets/fashion-mnist`` (:mod:`genlearn.data.sources`). The old
-order ``load_mnist(root, split)`` still works for one release, with a ``DeprecationWarning``.
+Debian's ``/usr/share/datasets/fashion-mnist`` (:mod:`genlearn.data.sources`).
 """
 
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 from genlearn.data.digits import Images
@@ -33,25 +31,13 @@ __all__ = ["load_mnist", "load_fashion_mnist"]
 
 
 def _split_and_root(func: str, split: object, root: object) -> tuple[str, object]:
-    """``(split, root)``, accepting the deprecated order ``func(root, split)`` with a warning."""
+    """``(split, root)``; a folder where the split belongs is refused with the call to make instead."""
     if isinstance(split, str) and split in MNIST_FILES:
         return split, root
-    folder_like = isinstance(split, os.PathLike) or (
-        isinstance(split, str) and (root in MNIST_FILES or os.sep in split or split.startswith("~")
-                                    or Path(split).is_dir())
-    )
-    if folder_like and (root is None or root in MNIST_FILES):
-        new_split = root or "train"
-        warnings.warn(
-            f"{func}(root, split) is deprecated and will be removed in the next release; call "
-            f"{func}({new_split!r}, root={str(split)!r}) - split first, as in load_digits(split)",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        return str(new_split), split
-    raise ValueError(
-        f"split must be 'train' or 'test', got {split!r} (a folder goes in root=, e.g. {func}('train', root=DIR))"
-    )
+    folder_like = isinstance(split, os.PathLike) or (isinstance(split, str)
+                                                     and (os.sep in split or Path(split).is_dir()))
+    hint = f"{func}('train', root={str(split)!r})" if folder_like else f"{func}('train', root=DIR)"
+    raise ValueError(f"split must be 'train' or 'test', got {split!r} (a folder goes in root=, e.g. {hint})")
 
 
 def _missing_in(folder: Path, stem: str, name: str) -> DataNotFoundError:

@@ -31,23 +31,3 @@ __all__ = [
     "encode_mean", "decode_points", "interpolate", "traverse", "slerp",
 ]
 
-_MOVED = {
-    "fit_vaegan": ("genlearn.recipes", "fit_vaegan"),
-    "fit_code_prior": ("genlearn.recipes", "fit_code_prior"),
-    "codebook_stats": ("genlearn.evaluate", "codebook_stats"),
-    "codebook_tracker": ("genlearn.evaluate", "codebook_tracker"),
-    "sample_images": ("genlearn.recipes", "decode_prior_samples"),
-}
-
-
-def __getattr__(name: str):
-    """Names that moved out of genlearn.models (training recipes, evaluation): still importable
-    from here for one release, with a DeprecationWarning naming the new home."""
-    if name in _MOVED:
-        import importlib
-        import warnings
-
-        module, attr = _MOVED[name]
-        warnings.warn(f"genlearn.models.{name} moved to {module}.{attr}", DeprecationWarning, stacklevel=2)
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

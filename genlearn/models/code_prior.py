@@ -44,19 +44,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # training recipes live outside genlearn.models
-    if name in ("fit_code_prior", "sample_images"):
-        import warnings
-
-        from genlearn import recipes
-
-        new = {"fit_code_prior": "fit_code_prior", "sample_images": "decode_prior_samples"}[name]
-        warnings.warn(f"genlearn.models.code_prior.{name} moved to genlearn.recipes.{new}", DeprecationWarning,
-                      stacklevel=2)
-        return getattr(recipes, new)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def causal_mask(kernel_size: int, mask_type: str) -> Tensor:
     """The ``(k, k)`` 0/1 mask: 1 on the rows above the centre and left of the centre in its
     row; the centre itself is 1 for type ``"B"`` and 0 for type ``"A"``."""

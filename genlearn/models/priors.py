@@ -36,13 +36,36 @@ _LOG_2PI = math.log(2 * math.pi)
 
 
 class Prior(nn.Module):
-    """Base class: ``sample(n, generator=None)`` and ``log_prob(z) -> (n,)`` in nats."""
+    """Base class: ``sample(n, generator=None)``, ``log_prob(z) -> (n,)`` in nats and
+    ``kl_from(mu, logvar, z)``, the KL of a diagonal-Gaussian posterior from this prior per example.
+
+    ``kl_from`` is what every loss and bound calls, so that a model trains against the prior it is
+    evaluated with. The base class estimates it by one Monte Carlo draw ``z ~ q``:
+
+        KL(q || p) ~= log q(z) - log p(z),   log q(z) = -1/2 sum_j ((z_j - mu_j)^2 / e^{s_j} + s_j + log 2 pi);
+
+    priors with a closed form override it and set ``closed_form_kl = True`` (then ``z`` is not needed).
+    """
+
+    closed_form_kl: bool = False
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         raise NotImplementedError
 
     def log_prob(self, z: Tensor) -> Tensor:
         raise NotImplementedError
+
+    def kl_from(self, mu: Tensor, logvar: Tensor, z: Tensor | None = None) -> Tensor:
+        """``KL(N(mu, diag e^logvar) || p)`` per example: one Monte Carlo draw at ``z`` (required here)."""
+        if z is None:
+            raise ValueError(f"{type(self).__name__} has no closed-form KL: pass the posterior sample z")
+        log_q = -0.5 * ((z - mu).pow(2) / logvar.exp() + logvar + _LOG_2PI).sum(-1)
+        return log_q - self.log_prob(z)
+
+    def kl_per_dim(self, mu: Tensor, logvar: Tensor) -> Tensor:
+        """The KL split over latent dimensions ``(..., dim)`` (free bits need it): factorised priors only."""
+        raise ValueError(f"{type(self).__name__} does not factorise over the latent dimensions: free bits need a "
+                         "prior such as StandardNormal")
 
 
 def _check_vectors(z: Tensor, dim: int, name: str = "z") -> Tensor:
@@ -70,9 +93,15 @@ class StandardNormal(Prior):
         z = _check_vectors(z, self.dim)
         return -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
 
-    def kl_from(self, mu: Tensor, logvar: Tensor) -> Tensor:
+    closed_form_kl = True
+
+    def kl_from(self, mu: Tensor, logvar: Tensor, z: Tensor | None = None) -> Tensor:
         """``KL(N(mu, diag e^logvar) || N(0, I))`` per example (sum over the last axis)."""
         return _kl_normal_logvar(mu, logvar)
+
+    def kl_per_dim(self, mu: Tensor, logvar: Tensor) -> Tensor:
+        """``KL`` per latent dimension: ``(e^s + mu^2 - 1 - s) / 2``, shape of ``mu``."""
+        return _kl_normal_logvar(mu.unsqueeze(-1), logvar.unsqueeze(-1))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -129,7 +158,9 @@ class FittedGaussian(Prior):
         logdet = torch.log(torch.diagonal(lower)).sum()
         return (-0.5 * (r.pow(2).sum(0) + self.dim * _LOG_2PI) - logdet).reshape(z.shape[:-1])
 
-    def kl_from(self, mu: Tensor, logvar: Tensor) -> Tensor:
+    closed_form_kl = True
+
+    def kl_from(self, mu: Tensor, logvar: Tensor, z: Tensor | None = None) -> Tensor:
         """``KL(N(mu, diag e^logvar) || N(m, S))`` per example, closed form (module docstring)."""
         self._require_fit()
         lower = self.scale_tril.to(mu.dtype)

@@ -35,7 +35,6 @@ import torch
 from torch import Tensor, nn
 
 from genlearn._validate import check_count, check_number
-from genlearn.kl import _kl_normal_logvar
 from genlearn.models.base import Posterior, draw_normal, model_device
 from genlearn.models.likelihoods import make_likelihood
 from genlearn.models.nets import (
@@ -201,13 +200,14 @@ def vae_loss(model: VAE, x: Tensor, out: VAEOutput | None = None) -> VAELoss:
     if out.decoded.shape != x.shape:
         raise ValueError(f"decoder output {tuple(out.decoded.shape)} and x {tuple(x.shape)} differ in shape")
     recon = model.px_given_z.nll_sum(out.decoded, x) / n
+    # the KL to the model's own prior object (closed form where it has one, else one draw at out.z):
+    # the model trains against the prior it is sampled and evaluated with
     if model.free_bits > 0:
-        # per-dimension KL: the KL sums over a last axis of size one
-        kl_dims = _kl_normal_logvar(out.mu.unsqueeze(-1), out.logvar.unsqueeze(-1)).mean(0)
+        kl_dims = model.prior.kl_per_dim(out.mu, out.logvar).mean(0)
         kl = kl_dims.sum()
         kl_term = kl_dims.clamp(min=model.free_bits).sum()
     else:
-        kl = _kl_normal_logvar(out.mu, out.logvar).sum() / n
+        kl = model.prior.kl_from(out.mu, out.logvar, out.z).sum() / n
         kl_term = kl
     loss = recon + kl_term if model.beta == 1.0 else recon + model.beta * kl_term  # skip a multiply
     return VAELoss(loss, recon, kl)

@@ -48,7 +48,6 @@ the one training loop, :func:`genlearn.train.fit`.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -58,7 +57,6 @@ from torch import Tensor, nn
 
 from genlearn import distributed
 from genlearn._validate import check_count, check_number
-from genlearn.kl import _kl_normal_logvar
 from genlearn.models.base import Posterior, draw_normal
 from genlearn.models.nets import check_inputs, check_shape, check_sizes, conv_feature_shape
 from genlearn.models.priors import StandardNormal
@@ -89,18 +87,6 @@ __all__ = [
     "RECON",
     "PRIOR",
 ]
-
-def __getattr__(name: str):  # the training recipe lives outside genlearn.models
-    if name == "fit_vaegan":
-        import warnings
-
-        from genlearn import recipes
-
-        warnings.warn("genlearn.models.vaegan.fit_vaegan moved to genlearn.recipes.fit_vaegan", DeprecationWarning,
-                      stacklevel=2)
-        return recipes.fit_vaegan
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 DISCRIMINATORS = ("two_class", "three_class")
 SIMILARITIES = ("feature", "pixel")
@@ -200,7 +186,7 @@ class VAEGAN(nn.Module):
     the three-class encoder term (default 1 for three classes; must be 0 for two);
     ``adversarial_weight``: weight of the generator term in the decoder's objective (0: no GAN
     term for the decoder, the discriminator still trains); ``dis_channels``: the discriminator's
-    conv widths. ``sigma=`` is the old name of ``similarity_sigma`` (deprecated).
+    conv widths.
     """
 
     def __init__(
@@ -221,14 +207,9 @@ class VAEGAN(nn.Module):
         generator_loss: str = "non_saturating",
         code_weight: float | None = None,
         logvar_range: Sequence[float] = (-12.0, 8.0),
-        sigma: float | None = None,
         adversarial_weight: float = 1.0,
     ) -> None:
         super().__init__()
-        if sigma is not None:
-            warnings.warn("VAEGAN(sigma=...) is now VAEGAN(similarity_sigma=...): the std of the similarity "
-                          "term, not of a decoder likelihood", DeprecationWarning, stacklevel=2)
-            similarity_sigma = sigma
         self.vae = VAE(in_shape, latent_dim, arch=arch, hidden=hidden, channels=channels, upsample=upsample,
                        likelihood="bernoulli", logvar_range=logvar_range)
         self.in_shape, self.latent_dim = self.vae.in_shape, self.vae.latent_dim
@@ -387,7 +368,7 @@ def vaegan_loss(model: VAEGAN, x: Tensor, out: VAEGANOutput | None = None,
     if out is None:
         out = model(x, generator)
     n = x.shape[0]
-    prior = _kl_normal_logvar(out.mu, out.logvar).sum() / n
+    prior = model.prior.kl_from(out.mu, out.logvar, out.z).sum() / n  # to the model's own prior object
     features, logits = model.discriminator.features_and_logits(torch.cat([x, out.x_rec, out.x_gen]),
                                                                model.feature_layer)
     if model.similarity == "feature":

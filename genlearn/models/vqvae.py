@@ -53,18 +53,6 @@ __all__ = [
 VQ_LIKELIHOODS = ("bernoulli", "logistic", "mse")
 
 
-def __getattr__(name: str):  # moved to genlearn.evaluate (the one home of evaluation)
-    if name in ("codebook_stats", "codebook_tracker", "CodebookStats"):
-        import warnings
-
-        from genlearn import evaluate
-
-        warnings.warn(f"genlearn.models.vqvae.{name} moved to genlearn.evaluate.{name}", DeprecationWarning,
-                      stacklevel=2)
-        return getattr(evaluate, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 class VQVAEOutput(NamedTuple):
     """One forward pass. ``decoded``: decoder output ``(N, *in_shape)``: **logits** (Bernoulli)
     or the reconstruction itself (MSE); ``z_e``: encoder output ``(N, D, h, w)``; ``vq``: the
