@@ -353,7 +353,8 @@ def _cmd_course(args: argparse.Namespace) -> int:
 
 # --- check ----------------------------------------------------------------------------------
 def _cmd_check(args: argparse.Namespace) -> int:
-    from genlearn.checks import hints, registry, run_notebook
+    from genlearn.checks import hints, registry
+    from genlearn.grading import run_notebook
 
     path = Path(args.notebook)
     if not path.exists():

@@ -21,16 +21,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-from genlearn._validate import check_count
+from genlearn import distributed
+from genlearn._validate import check_count, check_number
 from genlearn.models import AE, VAE, VAEGAN, VQVAE, CodePrior, ae_loss, code_prior_loss, vae_loss, vqvae_loss
 from genlearn.models.base import map_batches
 from genlearn.models.nets import check_inputs
-from genlearn.models.vaegan import VAEGANOptimizers, vaegan_loss, vaegan_optimizers, vaegan_step
+from genlearn.models.vaegan import GROUPS, VAEGANLoss, vaegan_grads, vaegan_loss
 from genlearn.train import History, Hook, StepContext, fit
 
 __all__ = [
@@ -39,6 +40,9 @@ __all__ = [
     "train_model",
     "fit_code_prior",
     "fit_vaegan",
+    "VAEGANOptimizers",
+    "vaegan_optimizers",
+    "vaegan_step",
     "sample_images",
     "decode_prior_samples",
     "reconstruction_images",
@@ -83,6 +87,45 @@ def fit_code_prior(
         prior.load_state_dict(best["state"])
         history["best_epoch"] = [float(best["epoch"])]
     return history
+
+
+# --------------------------------------------------------------------------- the VAE-GAN's training
+class VAEGANOptimizers(NamedTuple):
+    """One optimizer per network."""
+
+    encoder: torch.optim.Optimizer
+    decoder: torch.optim.Optimizer
+    discriminator: torch.optim.Optimizer
+
+
+def vaegan_optimizers(model: VAEGAN, lr: float = 1e-3, lr_dis: float | None = None,
+                      betas: tuple[float, float] = (0.5, 0.999)) -> VAEGANOptimizers:
+    """Adam for each group; the discriminator's learning rate is ``lr_dis`` (default ``lr``).
+    ``beta1 = 0.5`` is the usual GAN setting (less momentum to overshoot with)."""
+    lr = check_number(lr, "lr", strict=True)
+    lr_dis = lr if lr_dis is None else check_number(lr_dis, "lr_dis", strict=True)
+    groups = model.parameter_groups()
+    return VAEGANOptimizers(*(torch.optim.Adam(groups[g], lr=r, betas=betas)
+                              for g, r in zip(GROUPS, (lr, lr, lr_dis), strict=True)))
+
+
+def vaegan_step(model: VAEGAN, optimizers: VAEGANOptimizers, x: Tensor,
+                generator: torch.Generator | None = None,
+                check: Callable[[Tensor], None] | None = None) -> VAEGANLoss:
+    """One training step: all three gradients from :func:`vaegan_grads` first, then (after
+    ``check(terms)``, e.g. the training loop's NaN check) the three optimizer steps. Returns
+    the (detached) terms measured before the step."""
+    terms, grads = vaegan_grads(model, x, generator)
+    if check is not None:
+        check(torch.stack(tuple(terms)))
+    params = model.parameter_groups()
+    for name in GROUPS:
+        for p, g in zip(params[name], grads[name], strict=True):
+            p.grad = g
+    distributed.average_gradients(model.parameters())  # under torchrun: the mean over processes
+    for name in GROUPS:
+        getattr(optimizers, name).step()
+    return terms
 
 
 def _vaegan_train_step(model: nn.Module, batch: tuple[Tensor, ...], ctx: StepContext) -> Any:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from genlearn.checks import registry, run_notebook
+from genlearn.checks import registry
 from genlearn.checks.notebook import check_calls
+from genlearn.grading import run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.py"))

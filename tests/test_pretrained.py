@@ -90,3 +90,13 @@ def test_a_shipped_model_loads_rebuilds_and_reproduces_its_card(name):
     got = float(evaluate.reconstruction_error(model, test.x[: pretrained.N_TEST]))
     want = card["metrics"]["reconstruction_error"]
     assert abs(got - want) <= 1e-3 * abs(want) + 1e-5, (got, want)
+
+
+def test_genlearn_sample_draws_from_a_shipped_model(tmp_path):
+    if not SHIPPED:
+        pytest.skip("no shipped model")
+    out = tmp_path / "grid.png"
+    run = subprocess.run([sys.executable, "-m", "genlearn", "sample", "--pretrained", SHIPPED[0], "-n", "16", "--out",
+                          str(out)], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genlearn.models import VAEGAN, VAEGANLoss, vaegan_loss, vaegan_step
+from genlearn.models import VAEGAN, VAEGANLoss, vaegan_loss
 from genlearn.models.vaegan import (
     GROUPS,
     PRIOR,
@@ -23,9 +23,8 @@ from genlearn.models.vaegan import (
     routes,
     term_gradient_norms,
     vaegan_grads,
-    vaegan_optimizers,
 )
-from genlearn.recipes import fit_vaegan
+from genlearn.recipes import fit_vaegan, vaegan_optimizers, vaegan_step
 from genlearn.train import load, save
 
 

@@ -255,6 +255,83 @@ def copy_mathjax(out: Path) -> str:
     return MATHJAX_LOCAL
 
 
+MODEL_NAMES = {"ae": "AE (a Gaussian fitted to its codes)", "vae": "VAE", "vqvae": "VQ-VAE (PixelCNN prior)",
+               "vaegan": "VAE-GAN"}
+
+
+def models_markdown(out: Path) -> str | None:
+    """The page of the shipped full-scale models: per model a sample grid, test images over their
+    reconstructions, and its card's numbers (None when no model ships)."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    from genlearn import pretrained, recipes
+    from genlearn.scale import SCALES, fashion
+
+    names = [n for n in pretrained.PRETRAINED if (pretrained.shipped_dir() / f"{n}.json").is_file()]
+    if not names:
+        return None
+    folder = out / "_static" / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    _, test = fashion(SCALES["full"])
+    lines = ["# The full-scale models", "",
+             "The course ships its four models trained on all 60,000 Fashion-MNIST training images with "
+             "`genlearn pretrain` (the lessons' recipes at `GENLEARN_SCALE=full`), each with a model card "
+             "(`genlearn/weights/NAME.json`): how it was made and what it scores on the first 1,000 test images. "
+             "Frechet distances are measured in the features of the course's own Fashion-MNIST classifier (the "
+             "Inception network of FID needs a download), beside the real-versus-real value; classifier "
+             "confidence is its mean top-class probability, beside its value on real test images. "
+             "`genlearn sample --pretrained NAME -n 64 --out grid.png` draws from a model; "
+             "`genlearn.pretrained.load(NAME)` returns it after checking its SHA-256.", "",
+             "| model | NLL (bits/dim) | reconstruction error | Frechet (real vs real) | confidence (real) | "
+             "sharpness (real) | epochs | wall time | parameters |", "|---|---|---|---|---|---|---|---|---|"]
+    sections = []
+    for name in names:
+        card = pretrained.card(name)
+        m = card["metrics"]
+        bits = "-" if m["nll_bits_per_dim"] is None else f"{m['nll_bits_per_dim']:.3f}"
+        lines.append(f"| {MODEL_NAMES[name]} | {bits} | {m['reconstruction_error']:.2f} | {m['frechet']:.1f} "
+                     f"({m['frechet_real_vs_real']:.1f}) | {m['confidence']:.2f} ({m['confidence_real']:.2f}) | "
+                     f"{m['sharpness']:.3f} ({m['sharpness_real']:.3f}) | {card['epochs']} | "
+                     f"{card['wall_seconds'] / 60:.0f} min on {card['threads']} CPU thread(s) | "
+                     f"{card['parameters']:,} |")
+        model = pretrained.load(name)
+        samples = recipes.sample_images(model, 32, torch.Generator().manual_seed(0))
+        recon = recipes.reconstruction_images(model, test.x[:16])
+        figures = {
+            "samples": (samples, 8, f"{MODEL_NAMES[name]}: 32 samples (seed 0)",
+                        f"A grid of 32 images sampled from the full-scale {MODEL_NAMES[name]}"),
+            "reconstructions": (torch.cat([test.x[:16], recon]), 16,
+                                f"{MODEL_NAMES[name]}: top row 16 test images, bottom row their reconstructions",
+                                f"Sixteen Fashion-MNIST test images above the full-scale {MODEL_NAMES[name]}'s "
+                                "reconstructions of them"),
+        }
+        part = [f"## {MODEL_NAMES[name]}", "", f"`{card['command']}` at commit `{card['commit'][:12]}`, seed "
+                f"{card['seed']}, {card['train_images']:,} training images, {card['epochs']} epochs on "
+                f"{card['device']}; SHA-256 `{card['sha256'][:16]}...`. {m['nll_how']}.", ""]
+        for kind, (images, ncols, title, alt) in figures.items():
+            rows = (len(images) + ncols - 1) // ncols
+            fig, axes = plt.subplots(rows, ncols, figsize=(ncols * 0.8, rows * 0.8 + 0.4))
+            for ax, img in zip(axes.flat, images, strict=False):
+                ax.imshow(img[0].numpy(), cmap="gray", vmin=0, vmax=1)
+            for ax in axes.flat:
+                ax.axis("off")
+            fig.suptitle(title, fontsize=8)
+            path = folder / f"{name}-{kind}.png"
+            fig.savefig(path, dpi=100, bbox_inches="tight")
+            plt.close(fig)
+            part += [f"![{alt}](_static/models/{path.name})", ""]
+        part += ["<details><summary>the whole card</summary>", "", "```json",
+                 json.dumps(card, indent=1), "```", "", "</details>", ""]
+        sections += part
+    return "\n".join(lines + [""] + sections)
+
+
 def build_book(out: Path, only: list[str] | None = None, run: bool = True, cache: Path | None = None,
                log=print) -> list[Path]:
     """Write the site into ``out``; returns the pages written (lessons, glossary, index)."""
@@ -283,6 +360,13 @@ def build_book(out: Path, only: list[str] | None = None, run: bool = True, cache
              "in JupyterLab to use them).", ""]
     for py, (file, title) in zip(every, pages, strict=True):
         lines.append(f"* [{title}]({file}): {lesson_summary(py)}")
+    models = models_markdown(out)
+    if models is not None:
+        page = out / "models.html"
+        page.write_text(render(prepare_for_web(_markdown_notebook(models)), "The full-scale models",
+                               _nav(pages, None), mathjax_url))
+        written.append(page)
+        lines += ["", "[The full-scale models: samples, reconstructions and model cards](models.html)"]
     lines += ["", "[Glossary (English / Chinese)](glossary.html)"]
     index = out / "index.html"
     nb = prepare_for_web(_markdown_notebook("\n".join(lines)))

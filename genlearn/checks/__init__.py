@@ -25,10 +25,11 @@ import os
 from collections.abc import Callable
 
 from genlearn.checks.exercise import Case, Exercise, exercise, registry
+from genlearn.checks.notebook import load_notebook
 from genlearn.checks.result import Result
 
 __all__ = ["check", "hint", "hints", "run_check", "exercise", "registry", "Exercise", "Case", "Result",
-           "ExerciseFailed", "run_notebook", "load_notebook"]
+           "ExerciseFailed", "load_notebook"]
 
 STRICT_ENV = "GENLEARN_CHECKS_STRICT"
 
@@ -95,11 +96,3 @@ def hint(name: str) -> str:
     text = f"Hint {level + 1}/{len(levels)} for {name}: {levels[level]}{more}"
     print(text)
     return text
-
-
-def __getattr__(attr: str):  # the notebook loader imports genlearn.grading lazily
-    if attr in ("run_notebook", "load_notebook"):
-        from genlearn.checks import notebook
-
-        return getattr(notebook, attr)
-    raise AttributeError(f"module 'genlearn.checks' has no attribute {attr!r}")

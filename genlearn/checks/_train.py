@@ -24,32 +24,6 @@ def digits_split(gen: torch.Generator, n_train: int = 1200, binarize: bool = Tru
             "seed": int(torch.randint(0, 2**31 - 1, (1,), generator=gen))}
 
 
-class _Adam:
-    """Adam (Kingma & Ba) in a few lines: ``torch.optim``'s first step imports torch._dynamo (seconds, and
-    modules a grading child may not be allowed to read)."""
-
-    def __init__(self, params: list, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
-        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
-        self.m = [torch.zeros_like(p) for p in params]
-        self.v = [torch.zeros_like(p) for p in params]
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        self.t += 1
-        b1, b2 = self.betas
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
-            if p.grad is None:
-                continue
-            m.mul_(b1).add_(p.grad, alpha=1 - b1)
-            v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
-            denom = (v / (1 - b2**self.t)).sqrt_().add_(self.eps)
-            p.addcdiv_(m, denom, value=-self.lr / (1 - b1**self.t))
-
-
 def train_loop(loss: Callable[[torch.Tensor], torch.Tensor], params, x: torch.Tensor, *, seed: int, epochs: int,
                lr: float = 1e-3, batch_size: int = 100, seconds: float = 40.0) -> dict:
     """Student side: Adam on ``loss(batch)`` for at most ``epochs`` epochs or ``seconds`` of wall time.
@@ -60,7 +34,7 @@ def train_loop(loss: Callable[[torch.Tensor], torch.Tensor], params, x: torch.Te
     params = [p for p in params if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters (did you register the layers in __init__?)")
-    opt = _Adam(params, lr)
+    opt = torch.optim.Adam(params, lr=lr)  # the grading fork server took its first step: nothing left to import
     gen = torch.Generator().manual_seed(seed)
     start, done, last = time.perf_counter(), 0, float("nan")
     for _ in range(epochs):

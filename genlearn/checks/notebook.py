@@ -2,9 +2,10 @@
 
 Only the notebook's imports, function and class definitions and UPPER_CASE
 constants are executed, so a notebook with unfinished exercises, slow cells or
-plots can still be checked in a second or two. :func:`run_notebook` executes them
-in a separate process (:mod:`genlearn.grading`), so a notebook that ends the
-interpreter, loops forever or exhausts memory is reported, not obeyed.
+plots can still be checked in a second or two. ``genlearn.grading.run_notebook``
+executes them in a separate process, so a notebook that ends the interpreter,
+loops forever or exhausts memory is reported, not obeyed (this module imports
+nothing from the grader).
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from genlearn.checks.result import Result
-
-__all__ = ["code_cells", "check_calls", "notebook_exercises", "load_definitions", "load_notebook", "run_notebook"]
+__all__ = ["code_cells", "check_calls", "notebook_exercises", "load_definitions", "load_notebook"]
 
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -107,7 +106,7 @@ def load_notebook(path: str | Path) -> tuple[dict[str, Any], list[tuple[str, str
     """Execute a notebook's definitions in this process; return its namespace and its check calls.
 
     Raises ``SyntaxError`` (with the cell number) when a cell does not parse, and the first error a
-    definition raised. Prefer :func:`run_notebook`, which runs them in a separate process.
+    definition raised. Prefer ``genlearn.grading.run_notebook``, which runs them in a separate process.
     """
     path = Path(path)
     calls = notebook_exercises(path)
@@ -115,27 +114,3 @@ def load_notebook(path: str | Path) -> tuple[dict[str, Any], list[tuple[str, str
     if problems:
         raise RuntimeError(problems[0])
     return namespace, calls
-
-
-def run_notebook(path: str | Path, only: str | None = None, timeout: float = 120.0) -> list[Result]:
-    """Check every exercise the notebook's ``check("id", fn)`` calls name (or just ``only``).
-
-    The definitions run in a child process with resource limits; never raises for a bad notebook.
-    """
-    from genlearn.grading.runner import check_notebook
-
-    path = Path(path)
-    try:
-        wanted = notebook_exercises(path)
-    except SyntaxError as err:
-        return [Result(only or path.name, "error", f"syntax error in {err.msg}")]
-    except (OSError, ValueError) as err:
-        return [Result(only or path.name, "error", f"could not read the notebook: {err}")]
-    except Exception as err:  # jupytext could not parse it
-        return [Result(only or path.name, "error", f"could not read the notebook: {type(err).__name__}: {err}")]
-    if only is not None:
-        if only not in dict(wanted):
-            names = ", ".join(name for name, _ in wanted)
-            return [Result(only, "error", f"no exercise {only!r} in {path.name}; it has: {names}")]
-        wanted = [(only, dict(wanted)[only])]
-    return check_notebook(path, wanted, timeout=timeout)

@@ -7,7 +7,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks._train import _Adam, check_choice, digits_split, direction, target
+from genlearn.checks._train import check_choice, digits_split, direction, target
 from genlearn.checks._train import experiment_seed as _experiment_seed
 from genlearn.checks._util import close, grads, raises, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
@@ -355,7 +355,7 @@ def _train_run(fn, inp):
     torch.manual_seed(inp["seed"])
     model = _small_vaegan()
     groups = model.parameter_groups()
-    optimizers = {g: _Adam(groups[g], 1e-3, betas=(0.5, 0.999)) for g in GROUPS}
+    optimizers = {g: torch.optim.Adam(groups[g], lr=1e-3, betas=(0.5, 0.999)) for g in GROUPS}
     x = inp["x_train"].view(-1, 1, 8, 8)
     shuffle = torch.Generator().manual_seed(inp["seed"])
     start, epochs = time.perf_counter(), 0

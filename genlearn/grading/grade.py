@@ -29,7 +29,7 @@ from genlearn.grading.report import (
 )
 from genlearn.grading.runner import Runner, run_submission
 from genlearn.grading.sandbox import PLAIN_WARNING, GradingError, require_bwrap
-from genlearn.grading.selftest import notebook_imports
+from genlearn.grading.selftest import SELFTEST, notebook_imports, selftest_notebook
 from genlearn.grading.verdicts import job_inputs, results_of
 
 __all__ = ["grade", "find_submissions", "GradeSummary"]
@@ -188,7 +188,7 @@ def grade(notebook: str | Path, submissions: str | Path, out: str | Path, *, wor
         return g
 
     with Runner(workers, limits, sandbox=sandbox, hidden=[submissions, out]) as runner:
-        runner.self_test(notebook_imports(notebook))  # raises GradingError before any grade is written
+        run_self_test(runner, notebook_imports(notebook))  # raises GradingError before any grade is written
         if not resume:
             shutil.rmtree(out / ROWS, ignore_errors=True)
             for name in ("grades.csv", "summary.md", "summary.html"):
@@ -210,3 +210,25 @@ def grade(notebook: str | Path, submissions: str | Path, out: str | Path, *, wor
 
 def _total_text(g: StudentGrade) -> str:
     return points_text(g.total) if g.final else "no score (grader error)"
+
+
+def run_self_test(runner: Runner, modules: list[str] | tuple[str, ...] = ()) -> None:
+    """Every worker grades the known-good self-test submission (which imports ``modules``, those of the
+    assignment); raise :class:`GradingError` naming the cause (the failing child's last line of output)
+    unless each earns full marks."""
+    from genlearn.checks.verdict import encode
+
+    path = runner.root / "selftest.ipynb"
+    path.write_text(selftest_notebook())
+    inputs, _ = job_inputs([SELFTEST], 0)
+    for case in inputs[SELFTEST.id]:
+        case["modules"] = list(modules)
+    payload = encode(inputs)
+    job = {"exercises": [[SELFTEST.id, "selftest_answer"]], "display_name": path.name}
+    for worker in runner.workers:
+        result = worker.run(path, job, payload)
+        results, _ = results_of([SELFTEST], ["selftest_answer"], inputs, result, path.name)
+        if not results[0].passed:
+            lines = [ln.strip() for ln in result.stderr.strip().splitlines() if ln.strip()]
+            cause = lines[-1] if lines and not result.started else results[0].message
+            raise GradingError(f"the grader's self-test failed, so nothing was graded: {cause[:400]}")

@@ -17,14 +17,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from genlearn.grading.job import JobResult, how_it_ended
 from genlearn.grading.limits import NOBODY, Limits
 from genlearn.grading.sandbox import CHECKER_MOUNT, GradingError, bwrap_command, checker_copy
 
-__all__ = ["Runner", "JobResult", "run_submission", "how_it_ended", "check_notebook", "scrubbed_env"]
+__all__ = ["Runner", "run_submission", "scrubbed_env", "shared_runner"]
 
 _STARTUP_TIMEOUT = 120.0
 # the fork server's first lines: in a sandbox genlearn/checks is hidden, so the checker is imported from the
@@ -48,25 +47,6 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 def scrubbed_env(home: Path) -> dict[str, str]:
     """The whole environment a submission sees."""
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "OMP_NUM_THREADS": "1"}
-
-
-@dataclass
-class JobResult:
-    """What came back from one submission's process."""
-
-    exit: int | None = None
-    timeout: bool = False
-    wall: float = 0.0
-    unreadable: str | None = None
-    loaded: dict | None = None
-    outcomes: dict[int, Any] = field(default_factory=dict)
-    stdout: str = ""
-    stderr: str = ""
-    crashed_runner: str | None = None
-    stops: dict[int, str] = field(default_factory=dict)  # exercise index -> why its run ended there
-    runs: int = 1
-    started: bool = False  # the child read the notebook (status.json): the submission's code may have run
-    crash: dict | None = None  # crash.json: the child's own code failed after the submission's had run
 
 
 class Worker:
@@ -246,28 +226,10 @@ class Runner:
         for w in self._workers:
             self._free.put(w)
 
-    def self_test(self, modules: list[str] | tuple[str, ...] = ()) -> None:
-        """Every worker grades the known-good self-test submission (which imports ``modules``, those of the
-        assignment); raise :class:`GradingError` naming the cause (the failing child's last line of output)
-        unless each earns full marks."""
-        from genlearn.checks.verdict import encode
-        from genlearn.grading.selftest import SELFTEST, selftest_notebook
-        from genlearn.grading.verdicts import job_inputs, results_of
-
-        path = self.root / "selftest.ipynb"
-        path.write_text(selftest_notebook())
-        inputs, _ = job_inputs([SELFTEST], 0)
-        for case in inputs[SELFTEST.id]:
-            case["modules"] = list(modules)
-        payload = encode(inputs)
-        job = {"exercises": [[SELFTEST.id, "selftest_answer"]], "display_name": path.name}
-        for worker in self._workers:
-            result = worker.run(path, job, payload)
-            results, _ = results_of([SELFTEST], ["selftest_answer"], inputs, result, path.name)
-            if not results[0].passed:
-                lines = [ln.strip() for ln in result.stderr.strip().splitlines() if ln.strip()]
-                cause = lines[-1] if lines and not result.started else results[0].message
-                raise GradingError(f"the grader's self-test failed, so nothing was graded: {cause[:400]}")
+    @property
+    def workers(self) -> list[Worker]:
+        """The workers (each with its own fork server), e.g. for a self-test on each."""
+        return list(self._workers)
 
     def run(self, notebook: Path, job: dict, inputs: bytes) -> JobResult:
         worker = self._free.get()
@@ -286,25 +248,6 @@ class Runner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def how_it_ended(result: JobResult) -> str:
-    import signal
-
-    if result.timeout:
-        return f"timed out after {result.wall:.0f} s"
-    if result.crashed_runner:
-        return result.crashed_runner
-    code = result.exit
-    if code is None or code >= 0:
-        return f"your code ended the process (exit status {code}; sys.exit or os._exit?)"
-    try:
-        name = signal.Signals(-code).name
-    except ValueError:
-        name = f"signal {-code}"
-    why = {"SIGXCPU": "it used up its CPU-time limit", "SIGKILL": "it was killed (memory or a limit)",
-           "SIGSEGV": "it crashed (segmentation fault)"}.get(name, f"it was stopped by {name}")
-    return f"the process ended: {why}"
 
 
 def run_submission(runner: Runner, notebook: Path, job: dict, inputs: bytes) -> JobResult:
@@ -340,30 +283,10 @@ _SHARED: dict[float, Runner] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def _shared_runner(timeout: float) -> Runner:
-    """One fork server per process for ``genlearn check`` and :func:`run_notebook` (closed at exit)."""
+def shared_runner(timeout: float) -> Runner:
+    """One fork server per process for ``genlearn check`` (:mod:`genlearn.grading.notebook_check`), closed at exit."""
     with _SHARED_LOCK:
         if timeout not in _SHARED:
             _SHARED[timeout] = Runner(1, Limits(timeout=timeout, memory_mb=4096), drop_privileges=False)
             atexit.register(_SHARED[timeout].close)
         return _SHARED[timeout]
-
-
-def check_notebook(path: Path, wanted: list[tuple[str, str]], timeout: float = 120.0, seed: int = 0) -> list:
-    """Results of the exercises ``wanted`` ((id, function name) pairs) of the notebook at ``path``,
-    its definitions run in a child process."""
-    from genlearn.checks.exercise import registry
-    from genlearn.checks.result import Result
-    from genlearn.grading.verdicts import job_inputs, results_of
-
-    exercises = registry()
-    known = [(i, f) for i, f in wanted if i in exercises]
-    unknown = [Result(i, "error", f"no exercise called {i!r}") for i, _ in wanted if i not in exercises]
-    if not known:
-        return unknown
-    inputs, payload = job_inputs([exercises[i] for i, _ in known], seed)
-    job = {"exercises": known, "display_name": path.name}
-    result = run_submission(_shared_runner(timeout), path, job, payload)
-    results, _ = results_of([exercises[i] for i, _ in known], [f for _, f in known], inputs, result, path.name)
-    order = {i: k for k, (i, _) in enumerate(wanted)}
-    return sorted(results + unknown, key=lambda r: order[r.name])

@@ -17,7 +17,7 @@ from typing import Any
 from genlearn.checks.exercise import Exercise
 from genlearn.checks.result import Result
 from genlearn.checks.verdict import encode, judge, make_inputs
-from genlearn.grading.runner import JobResult, how_it_ended
+from genlearn.grading.job import JobResult, how_it_ended
 from genlearn.grading.seal import BLOCKED, is_student_file
 
 __all__ = ["job_inputs", "results_of", "SUBMISSION_STATUSES", "grader_fault"]

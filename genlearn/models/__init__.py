@@ -14,7 +14,7 @@ from genlearn.models.linear_gaussian import LinearGaussian
 from genlearn.models.nets import ConvDecoder, ConvEncoder, build_decoder, build_encoder, mlp
 from genlearn.models.priors import FittedGaussian, Prior, StandardNormal, UniformCodes
 from genlearn.models.vae import VAE, VAELoss, VAEOutput, kl_warmup, vae_loss
-from genlearn.models.vaegan import VAEGAN, VAEGANLoss, VAEGANOutput, vaegan_loss, vaegan_step
+from genlearn.models.vaegan import VAEGAN, VAEGANLoss, VAEGANOutput, vaegan_loss
 from genlearn.models.vq import VectorQuantizer, VQOutput
 from genlearn.models.vqvae import VQVAE, VQVAELoss, VQVAEOutput, vqvae_loss
 
@@ -23,7 +23,7 @@ __all__ = [
     "AE", "AELoss", "AEOutput", "ae_loss", "squared_error",
     "VAE", "VAELoss", "VAEOutput", "kl_warmup", "vae_loss",
     "VQVAE", "VQVAELoss", "VQVAEOutput", "vqvae_loss", "VectorQuantizer", "VQOutput",
-    "VAEGAN", "VAEGANLoss", "VAEGANOutput", "vaegan_loss", "vaegan_step",
+    "VAEGAN", "VAEGANLoss", "VAEGANOutput", "vaegan_loss",
     "LinearGaussian",
     "Prior", "StandardNormal", "FittedGaussian", "UniformCodes", "CodePrior", "CodePriorLoss", "code_prior_loss",
     "Likelihood", "Bernoulli", "DiscretizedLogistic", "Gaussian", "SquaredError",

@@ -48,14 +48,13 @@ the one training loop, :func:`genlearn.train.fit`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genlearn import distributed
 from genlearn._validate import check_count, check_number
 from genlearn.models.base import Posterior, draw_normal
 from genlearn.models.nets import check_inputs, check_shape, check_sizes, conv_feature_shape
@@ -67,7 +66,6 @@ __all__ = [
     "VAEGAN",
     "VAEGANOutput",
     "VAEGANLoss",
-    "VAEGANOptimizers",
     "similarity_loss",
     "discriminator_loss",
     "generator_loss",
@@ -77,8 +75,6 @@ __all__ = [
     "routes",
     "term_gradient_norms",
     "vaegan_grads",
-    "vaegan_step",
-    "vaegan_optimizers",
     "DISCRIMINATORS",
     "SIMILARITIES",
     "GENERATOR_LOSSES",
@@ -431,41 +427,3 @@ def vaegan_grads(model: VAEGAN, x: Tensor, generator: torch.Generator | None = N
                                 allow_unused=True)
         grads[name] = [torch.zeros_like(p) if gi is None else gi for p, gi in zip(params[name], g, strict=True)]
     return VAEGANLoss(*(t.detach() for t in terms)), grads
-
-
-class VAEGANOptimizers(NamedTuple):
-    """One optimizer per network."""
-
-    encoder: torch.optim.Optimizer
-    decoder: torch.optim.Optimizer
-    discriminator: torch.optim.Optimizer
-
-
-def vaegan_optimizers(model: VAEGAN, lr: float = 1e-3, lr_dis: float | None = None,
-                      betas: tuple[float, float] = (0.5, 0.999)) -> VAEGANOptimizers:
-    """Adam for each group; the discriminator's learning rate is ``lr_dis`` (default ``lr``).
-    ``beta1 = 0.5`` is the usual GAN setting (less momentum to overshoot with)."""
-    lr = check_number(lr, "lr", strict=True)
-    lr_dis = lr if lr_dis is None else check_number(lr_dis, "lr_dis", strict=True)
-    groups = model.parameter_groups()
-    return VAEGANOptimizers(*(torch.optim.Adam(groups[g], lr=r, betas=betas)
-                              for g, r in zip(GROUPS, (lr, lr, lr_dis), strict=True)))
-
-
-def vaegan_step(model: VAEGAN, optimizers: VAEGANOptimizers, x: Tensor,
-                generator: torch.Generator | None = None,
-                check: Callable[[Tensor], None] | None = None) -> VAEGANLoss:
-    """One training step: all three gradients from :func:`vaegan_grads` first, then (after
-    ``check(terms)``, e.g. the training loop's NaN check) the three optimizer steps. Returns
-    the (detached) terms measured before the step."""
-    terms, grads = vaegan_grads(model, x, generator)
-    if check is not None:
-        check(torch.stack(tuple(terms)))
-    params = model.parameter_groups()
-    for name in GROUPS:
-        for p, g in zip(params[name], grads[name], strict=True):
-            p.grad = g
-    distributed.average_gradients(model.parameters())  # under torchrun: the mean over processes
-    for name in GROUPS:
-        getattr(optimizers, name).step()
-    return terms
