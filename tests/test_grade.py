@@ -267,8 +267,10 @@ def test_header_is_student_exercises_total_max_status(plain):
 
 def test_each_submission_earns_what_it_earned_honestly(plain):
     # without the sandbox a submission can see the others' folder and the network: 2 of its 3 walls
-    # and read the solutions beside the package: the README's warning says so
-    _check_scores(plain, escapes_score=5 if os.geteuid() != 0 else 4, solutions_score=5)
+    # and read the solutions beside the package where its user may (as root, the children run as nobody, who
+    # cannot enter a checkout under a 0700 folder): the README's warning says so
+    at_most = {"reads_solutions"} | ({"parent_killer"} if os.geteuid() != 0 else set())
+    _check_scores(plain, escapes_score=5 if os.geteuid() != 0 else 4, solutions_score=5, at_most=at_most)
 
 
 def test_feedback_and_gradescope_files(plain):

@@ -57,6 +57,11 @@ def _preload() -> None:
         weight.sum().backward()
         opt.step()
         opt.zero_grad()
+    import io
+
+    buffer = io.BytesIO()  # torch.save and torch.load import modules lazily (torch.utils.serialization):
+    torch.save({"x": torch.zeros(2), "n": [1, "a"]}, buffer)  # import them here, as for the optimisers
+    torch.load(io.BytesIO(buffer.getvalue()), weights_only=True)
     import jupytext
 
     import genlearn.grading.limits  # noqa: F401 - everything a child runs, imported before its files go
