@@ -23,7 +23,6 @@ import math
 import os
 import platform
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,7 +197,3 @@ def load(name: str, folder: str | os.PathLike | None = None) -> nn.Module:
         raise ValueError(f"{path}: SHA-256 {got} does not match its card's {info['sha256']}: the file is damaged "
                          "or not the one the card describes")
     return ckpt.load(path).eval()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("use: genlearn pretrain NAME|all")
