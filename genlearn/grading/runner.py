@@ -81,7 +81,12 @@ class Worker:
         shutil.rmtree(self.checker, ignore_errors=True)
         if not line or not json.loads(line).get("ready"):
             log = (self.dir / "server.log").read_bytes()[-2000:].decode(errors="replace").strip().splitlines()
-            code = self.proc.poll() if self.proc is not None else None
+            code = None
+            if self.proc is not None:
+                try:  # its output ended: wait for its exit status (poll() alone can race the exit)
+                    code = self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    code = None
             self.stop()
             how = f" ({'bwrap' if self.sandbox else 'python'} exited with status {code})" if code is not None else ""
             raise GradingError(f"the grading process did not start{how}: {log[-1] if log else 'no output'}")
