@@ -3,8 +3,10 @@ r"""Checkpoints: one file per model, ``{format, class, module, config, state_dic
 :func:`save` writes the model's class, its JSON-able ``config()`` (the constructor arguments)
 and its state dict (tensors on the CPU), atomically (a temporary file renamed into place);
 :func:`load` reads it back with ``torch.load(..., weights_only=True)`` (no pickled code runs)
-and rebuilds ``Class(**config)``, refusing classes outside genlearn and saying exactly what
-differs when a model, config or tensor shape does not match.
+and rebuilds ``Class(**config)``, refusing classes outside genlearn unless the caller names their
+module in ``trust`` (the file names a module; importing it runs its code, so the choice is the
+caller's, never the file's), and saying exactly what differs when a model, config or tensor shape
+does not match.
 """
 
 from __future__ import annotations
@@ -60,14 +62,18 @@ def save(model: nn.Module, path: str | os.PathLike) -> Path:
     return path
 
 
-def _build(checkpoint: dict[str, Any], path: Path) -> nn.Module:
+def _build(checkpoint: dict[str, Any], path: Path, trust: tuple[str, ...] = ()) -> nn.Module:
     module_name, class_name = checkpoint["module"], checkpoint["class"]
-    if not (module_name == "genlearn" or module_name.startswith("genlearn.")):
-        raise ValueError(f"{path}: refusing to build {module_name}.{class_name}; pass model= to load into")
+    if not (module_name == "genlearn" or module_name.startswith("genlearn.") or module_name in trust):
+        raise ValueError(f"{path}: refusing to build {module_name}.{class_name}, a class outside genlearn; pass "
+                         f"trust=({module_name!r},) (genlearn sample --trust {module_name}) if you trust that module's "
+                         "code, or model= to load into")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
         raise ValueError(f"{path}: model class {module_name}.{class_name} not found") from None
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ValueError(f"{path}: {module_name}.{class_name} is not a torch.nn.Module class")
     try:
         return cls(**checkpoint["config"])
     except (TypeError, ValueError) as err:
@@ -75,14 +81,16 @@ def _build(checkpoint: dict[str, Any], path: Path) -> nn.Module:
 
 
 def load(
-    path: str | os.PathLike, model: nn.Module | None = None, device: torch.device | str | None = None
+    path: str | os.PathLike, model: nn.Module | None = None, device: torch.device | str | None = None,
+    *, trust: tuple[str, ...] | list[str] = (),
 ) -> nn.Module:
     """Read a checkpoint written by :func:`save` and return the model (in eval mode).
 
     Without ``model`` the class is rebuilt from the stored config; with ``model`` the
     weights are loaded into it after checking that its class and config match. Any
     mismatch (class, config, parameter names or shapes) raises ``ValueError`` saying what
-    differs. ``device`` defaults to :func:`genlearn.device`.
+    differs. ``device`` defaults to :func:`genlearn.device`. ``trust``: modules outside genlearn whose
+    classes may be imported and built (module docstring).
     """
     path = Path(path)
     if not path.is_file():
@@ -95,7 +103,7 @@ def load(
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != _FORMAT or not keys <= set(checkpoint):
         raise ValueError(f"{path}: not a genlearn checkpoint (expected keys {sorted(keys)})")
     if model is None:
-        model = _build(checkpoint, path)
+        model = _build(checkpoint, path, tuple(trust))
     else:
         if type(model).__name__ != checkpoint["class"]:
             raise ValueError(f"{path} holds a {checkpoint['class']}, cannot load it into a {type(model).__name__}")

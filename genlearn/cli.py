@@ -196,7 +196,7 @@ def check_checkpoint(path: str | os.PathLike, arg: str = "CHECKPOINT") -> dict[s
     if (not isinstance(checkpoint, dict) or not str(checkpoint.get("format", "")).startswith("genlearn-checkpoint")
             or not isinstance(checkpoint.get("config"), dict) or not isinstance(checkpoint.get("class"), str)):
         raise UsageError(f"{arg} {file}: not a genlearn checkpoint (expected a model.pt written by `genlearn train`)")
-    return {"class": checkpoint["class"], "config": checkpoint["config"]}
+    return {"class": checkpoint["class"], "config": checkpoint["config"], "module": str(checkpoint.get("module", ""))}
 
 
 def check_notebook_file(path: str | os.PathLike, arg: str = "NOTEBOOK") -> Path:
@@ -489,11 +489,15 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     header = check_checkpoint(args.checkpoint)
     in_shape = _find_in_shape(header["config"])
     if in_shape is None:
-        raise UsageError(f"CHECKPOINT {args.checkpoint} holds a {header['class']}, not a model written by "
-                         "`genlearn train` (its config has no in_shape)")
+        raise UsageError(f"CHECKPOINT {args.checkpoint} holds a {header['class']} whose config has no in_shape: "
+                         "not a model of genlearn's protocol (genlearn.models.base.GenerativeModel)")
     check_sample_count(args.n, in_shape)
+    module = header.get("module", "")
+    if not (module == "genlearn" or module.startswith("genlearn.") or module in args.trust):
+        raise UsageError(f"CHECKPOINT {args.checkpoint} holds {module}.{header['class']}, a class outside genlearn: "
+                         f"add --trust {module} if you trust that module's code (it is imported to rebuild the model)")
     check_output_file(args.out, "--out", ".png")  # last: it creates the folder
-    path = sample_to_png(Path(args.checkpoint), args.n, Path(args.out), seed=args.seed)
+    path = sample_to_png(Path(args.checkpoint), args.n, Path(args.out), seed=args.seed, trust=tuple(args.trust))
     print(f"wrote {path}")
     return 0
 
@@ -694,7 +698,11 @@ def build_parser() -> argparse.ArgumentParser:
     sample = sub.add_parser("sample", help="draw samples from a trained checkpoint into a PNG grid",
                             description="Load a checkpoint written by `genlearn train` and save a grid of "
                             "samples (for an AE: decoded codes drawn from a Gaussian fitted to its codes).")
-    sample.add_argument("checkpoint", nargs="?", help="a model.pt written by `genlearn train`")
+    sample.add_argument("checkpoint", nargs="?",
+                        help="a model.pt written by `genlearn train` or genlearn.checkpoint.save")
+    sample.add_argument("--trust", action="append", default=[], metavar="MODULE",
+                        help="a module outside genlearn whose model class the checkpoint may rebuild (imports it; "
+                             "repeatable)")
     sample.add_argument("--pretrained", choices=["ae", "vae", "vqvae", "vaegan"],
                         help="sample a full-scale model shipped with the course instead (its SHA-256 is checked)")
     sample.add_argument("-n", type=_positive_int, default=64,

@@ -22,6 +22,11 @@ AE after :meth:`~genlearn.models.AE.fit_prior`.
 
 * Bits per dimension: ``nats / (D ln 2)``.
 
+:func:`test_nll` is the one entry the CLI, the lessons and the benches use: it picks the bound by
+the model's capability (:class:`~genlearn.models.base.LatentGaussianModel`: IWAE;
+:class:`~genlearn.models.base.CodeMapModel`: the VQ bound) and returns the likelihood's name, or
+the reason there is none (no likelihood, a loss that is not one, data it is not a likelihood of).
+
 Every bound goes through the model's likelihood, which refuses data it is not a likelihood of
 (a Bernoulli and grey pixels, :mod:`genlearn.models.likelihoods`).
 
@@ -44,13 +49,20 @@ from torch import Tensor, nn
 from genlearn._validate import check_count, check_number
 from genlearn.kl import kl_normal_logvar
 from genlearn.models.ae import squared_error
-from genlearn.models.base import LatentGaussianModel, check_batch, draw_normal, eval_mode, map_batches, model_device
+from genlearn.models.base import (
+    CodeMapModel,
+    LatentGaussianModel,
+    check_batch,
+    draw_normal,
+    eval_mode,
+    map_batches,
+    model_device,
+)
 from genlearn.models.likelihoods import grey_levels
 from genlearn.models.vq import perplexity
 from genlearn.models.vqvae import VQVAE
 
 __all__ = [
-    "LatentModel",
     "reconstruction_error",
     "vq_bound",
     "CodebookStats",
@@ -67,20 +79,23 @@ __all__ = [
     "ActiveUnits",
     "Evaluation",
     "evaluate",
+    "TestNLL",
+    "test_nll",
+    "likelihood_why_not",
 ]
 
 _LOG_2PI = math.log(2 * math.pi)
 
 
-LatentModel = LatentGaussianModel  # the old name
+
 
 
 def _latent_model(model: Any) -> Any:
-    if not (hasattr(model, "latent_posterior") and hasattr(model, "log_px_given_z") and hasattr(model, "prior")):
-        hint = (" (a VAE-GAN trains a learned similarity, not a likelihood of pixels: compare it by sample "
-                "quality)" if type(model).__name__ == "VAEGAN" else "")
-        raise ValueError(f"{type(model).__name__} is not a latent-Gaussian model with a likelihood: the bounds need "
-                         f"latent_posterior(x), log_px_given_z(x, z) and a prior{hint}")
+    if not isinstance(model, LatentGaussianModel):
+        why = getattr(type(model), "likelihood_why_not", None)
+        raise ValueError(f"{type(model).__name__} is not a LatentGaussianModel (genlearn.models.base): the bounds "
+                         "need latent_posterior(x), log_px_given_z(x, z), px_given_z and a prior"
+                         + (f" ({why})" if why else ""))
     return model
 
 
@@ -102,7 +117,7 @@ def _kl_term(model: Any, mu: Tensor, logvar: Tensor, z: Tensor | None = None) ->
 
 
 def elbo(
-    model: LatentModel, x: Tensor, n_samples: int = 1, *, batch_size: int = 1000,
+    model: LatentGaussianModel, x: Tensor, n_samples: int = 1, *, batch_size: int = 1000,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """Per-example ELBO ``(N,)`` in nats: ``(1/S) sum_s log p(x|z_s) - KL(q(z|x) || p(z))``,
@@ -129,7 +144,7 @@ def elbo(
 
 
 def iwae_bound(
-    model: LatentModel, x: Tensor, k: int, *, batch_size: int = 1000, max_points: int = 2**12,
+    model: LatentGaussianModel, x: Tensor, k: int, *, batch_size: int = 1000, max_points: int = 2**12,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     r"""Per-example importance-weighted bound ``L_K`` ``(N,)`` in nats (the module docstring)::
@@ -187,7 +202,7 @@ def bits_per_dim(nats: Tensor | float, n_dims: int) -> Tensor | float:
     return nats / (n_dims * math.log(2))
 
 
-def _posterior_params(model: LatentModel, x: Tensor, batch_size: int) -> tuple[Tensor, Tensor]:
+def _posterior_params(model: LatentGaussianModel, x: Tensor, batch_size: int) -> tuple[Tensor, Tensor]:
     x = check_batch(x)
     model = _latent_model(model)
     device = model_device(model, x)
@@ -210,7 +225,7 @@ def _finite_codes(x: Tensor, *stats: Tensor) -> None:
                          "overflowed; rescale x to the range the model was trained on")
 
 
-def kl_per_dim(model: LatentModel, x: Tensor, batch_size: int = 1000) -> Tensor:
+def kl_per_dim(model: LatentGaussianModel, x: Tensor, batch_size: int = 1000) -> Tensor:
     """Mean over the examples of ``KL(q(z_j|x) || N(0, 1))`` for each latent dimension ``j``,
     shape ``(latent_dim,)`` in nats (the sum is the average KL term of a VAE's ELBO)."""
     mu, logvar = _posterior_params(model, x, batch_size)
@@ -227,7 +242,7 @@ class ActiveUnits(NamedTuple):
     threshold: float
 
 
-def active_units(model: LatentModel, x: Tensor, threshold: float = 0.01, batch_size: int = 1000) -> ActiveUnits:
+def active_units(model: LatentGaussianModel, x: Tensor, threshold: float = 0.01, batch_size: int = 1000) -> ActiveUnits:
     """Active units (Burda et al., 2016): ``A_j = Var_x(mu_j(x))`` over the examples ``x``
     (``E_q[z_j] = mu_j``; sample variance, N - 1 in the denominator); unit ``j`` is active
     if ``A_j > threshold``."""
@@ -252,7 +267,7 @@ class Evaluation(NamedTuple):
 
 
 def evaluate(
-    model: LatentModel, x: Tensor, k: int = 1000, elbo_repeats: int = 10,
+    model: LatentGaussianModel, x: Tensor, k: int = 1000, elbo_repeats: int = 10,
     generator: torch.Generator | None = None,
 ) -> Evaluation:
     """Average ``-ELBO`` (one z per example, averaged over ``elbo_repeats`` draws), NLL
@@ -271,6 +286,68 @@ def evaluate(
     )
 
 
+# ----------------------------------------------------------------------------- the one entry
+class TestNLL(NamedTuple):
+    """:func:`test_nll`'s answer. ``nats``: the mean upper bound on ``-log p(x)`` per example
+    (None when there is no likelihood); ``bits_per_dim``: the same in bits per dimension;
+    ``likelihood``: the likelihood's name (``"bernoulli"``, ``"logistic"``, ``"gaussian"``);
+    ``estimator``: ``"iwae"`` (with ``k`` samples) or ``"vq_bound"``; ``why_not``: the reason when
+    there is no figure."""
+
+    __test__ = False  # not a pytest test class
+
+    nats: float | None
+    bits_per_dim: float | None
+    likelihood: str | None
+    estimator: str | None
+    k: int | None
+    why_not: str | None
+
+
+def likelihood_why_not(model: Any, x: Tensor | None = None) -> str | None:
+    """Why ``model`` has no likelihood of the data ``x`` (None when it has one): it defines none (its
+    class's ``likelihood_why_not``, or no likelihood capability), its loss is not a likelihood, or
+    ``x`` is not data its likelihood is a likelihood of."""
+    declared = getattr(type(model), "likelihood_why_not", None)
+    if declared:
+        return str(declared)
+    if not isinstance(model, (LatentGaussianModel, CodeMapModel)):
+        return (f"{type(model).__name__} defines no likelihood p(x|z) (it is neither a LatentGaussianModel nor a "
+                "CodeMapModel, genlearn.models.base)")
+    lik = model.px_given_z
+    if not lik.is_likelihood:
+        return f"the model is trained on {lik.name!r} ({type(lik).__name__}), which is not a likelihood"
+    if x is not None:
+        try:
+            lik.check_data(x)
+        except ValueError as err:
+            return str(err)
+    return None
+
+
+def test_nll(model: Any, x: Tensor, k: int = 100, *, generator: torch.Generator | None = None,
+             batch_size: int = 1000) -> TestNLL:
+    """The test NLL of any protocol model on ``x`` (module docstring): ``-L_K`` (IWAE, ``k`` samples)
+    for a :class:`LatentGaussianModel`, ``-(log p(x|z_q(k)) + log p(k))`` for a :class:`CodeMapModel`,
+    averaged over the examples; or the reason there is none (``why_not``)."""
+    x = check_batch(x)
+    k = check_count(k, "k")
+    why = likelihood_why_not(model, x)
+    if why is not None:
+        return TestNLL(None, None, None, None, None, why)
+    n_dims = math.prod(x.shape[1:])
+    if isinstance(model, LatentGaussianModel):
+        nats = float(-iwae_bound(model, x, k, batch_size=batch_size, generator=generator).mean())
+        estimator, used_k = "iwae", k
+    else:
+        nats = float(-vq_bound(model, x, batch_size=batch_size).mean())
+        estimator, used_k = "vq_bound", None
+    return TestNLL(nats, float(bits_per_dim(nats, n_dims)), model.px_given_z.name, estimator, used_k, None)
+
+
+test_nll.__test__ = False  # a library function, not a pytest test
+
+
 # ----------------------------------------------------------------------------- reconstruction
 def reconstruction_error(model: Any, x: Tensor, batch_size: int = 1000) -> float:
     """Squared error per example (sum over pixels, mean over examples) of ``model.reconstruct(x)``."""
@@ -280,12 +357,13 @@ def reconstruction_error(model: Any, x: Tensor, batch_size: int = 1000) -> float
 
 
 # ----------------------------------------------------------------------------- VQ-VAE
-def vq_bound(model: VQVAE, x: Tensor, batch_size: int = 1000) -> Tensor:
+def vq_bound(model: CodeMapModel, x: Tensor, batch_size: int = 1000) -> Tensor:
     """Per-example lower bound on ``log p(x)`` in nats, ``(N,)``, of a VQ-VAE with its prior
     ``model.prior`` (uniform codes or a fitted PixelCNN): ``log p(x|z_q(k)) + log p_prior(k)``,
     ``k`` the code map of x (module docstring). Refuses data the likelihood is not a likelihood of."""
-    if not isinstance(model, VQVAE):
-        raise ValueError(f"vq_bound needs a VQVAE, got {type(model).__name__}")
+    if not isinstance(model, CodeMapModel):
+        raise ValueError(f"vq_bound needs a CodeMapModel (code maps and their prior, e.g. a VQVAE), got "
+                         f"{type(model).__name__}")
     x = check_batch(x)
     batch_size = check_count(batch_size, "batch_size")
     dev = model_device(model)

@@ -89,28 +89,24 @@ def measure(model: nn.Module, test_x: torch.Tensor, seed: int = 0) -> dict[str, 
     1,000 test images beside real-versus-real, sharpness beside the real images', and the Fashion-MNIST
     classifier's mean top-class probability on samples beside real images'."""
     from genlearn import evaluate
-    from genlearn.models import VAEGAN, VQVAE
     from genlearn.recipes import sample_images
     from genlearn.sample_quality import classifier_confidence, frechet, frechet_reference, sharpness
 
     model = model.cpu().eval()
     ref = test_x[:N_TEST]
-    if isinstance(model, VAEGAN):
-        bits, how = math.nan, "none: the VAE-GAN's similarity is learned, not a likelihood of pixels"
-    elif isinstance(model, VQVAE):
-        bits, how = float(evaluate.bits_per_dim(-evaluate.vq_bound(model, ref).mean(), 784)), "VQ bound (PixelCNN)"
-    else:
-        nats = -evaluate.iwae_bound(model, ref, 20, generator=torch.Generator().manual_seed(seed)).mean()
-        bits, how = float(evaluate.bits_per_dim(nats, 784)), "IWAE, K = 20"
+    nll = evaluate.test_nll(model, ref, 20, generator=torch.Generator().manual_seed(seed))
+    bits = math.nan if nll.bits_per_dim is None else nll.bits_per_dim
+    how = (f"none: {nll.why_not}" if nll.why_not else
+           "IWAE, K = 20" if nll.estimator == "iwae" else "VQ bound (PixelCNN)")
     samples = sample_images(model, N_TEST, torch.Generator().manual_seed(seed))
     return {"nll_bits_per_dim": None if math.isnan(bits) else round(bits, 4), "nll_how": how,
             "reconstruction_error": round(float(evaluate.reconstruction_error(model, ref)), 5),
-            "frechet": round(frechet(samples, ref), 2),
-            "frechet_real_vs_real": round(frechet_reference(N_TEST, test_x[: 2 * N_TEST]), 2),
+            "frechet": round(frechet(samples, ref, "fashion"), 2),
+            "frechet_real_vs_real": round(frechet_reference(N_TEST, test_x[: 2 * N_TEST], data="fashion"), 2),
             "sharpness": round(float(sharpness(samples).mean()), 5),
             "sharpness_real": round(float(sharpness(ref).mean()), 5),
-            "confidence": round(classifier_confidence(samples), 4),
-            "confidence_real": round(classifier_confidence(ref), 4),
+            "confidence": round(classifier_confidence(samples, "fashion"), 4),
+            "confidence_real": round(classifier_confidence(ref, "fashion"), 4),
             "test_images": N_TEST, "samples": N_TEST, "sample_seed": seed}
 
 

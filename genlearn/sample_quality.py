@@ -1,6 +1,9 @@
 r"""Sample-quality scores (not likelihoods): a Frechet distance in a classifier's features and a
 sharpness score, each with a function giving its real-versus-real reference value.
-Both work on any model's samples ``(N, 1, 8, 8)`` with values in [0, 1].
+Both work on any model's samples with values in [0, 1]. The feature space is the data set's, named
+by ``data`` (:data:`FEATURE_SPACES`): ``"digits"`` (8x8, the default for 8x8 images) or ``"fashion"``
+(28x28 Fashion-MNIST); images of another data set are refused rather than scored by a classifier
+of something else.
 
 * **Frechet distance** (the idea of FID, Heusel et al., 2017, with a small digit classifier
   instead of Inception). Fit a Gaussian to the features of each image set,
@@ -10,7 +13,8 @@ Both work on any model's samples ``(N, 1, 8, 8)`` with values in [0, 1].
 
   computed here as ``tr (S1 S2)^{1/2} = sum_i sqrt(lambda_i)`` with ``lambda_i`` the
   eigenvalues of the symmetric ``S1^{1/2} S2 S1^{1/2}``. Lower is better; 0 for identical
-  statistics. The features are the penultimate layer of :func:`digit_classifier`.
+  statistics. The features are the penultimate layer of :func:`digit_classifier` (digits) or
+  :func:`fashion_classifier` (Fashion-MNIST).
 * **Sharpness**: the mean image-gradient magnitude, with forward differences
   ``dx = x[i, j+1] - x[i, j]``, ``dy = x[i+1, j] - x[i, j]`` on the common 7x7 grid::
 
@@ -59,6 +63,7 @@ __all__ = [
     "FashionClassifier",
     "fashion_classifier",
     "image_features",
+    "FEATURE_SPACES",
     "frechet",
 ]
 
@@ -202,32 +207,55 @@ def fashion_classifier(seed: int = 0, epochs: int = 2, n_train: int = 20000) -> 
     return net
 
 
-def image_features(images: Tensor) -> Tensor:
-    """Features for the Frechet distance, ``(N, 64)`` float64 on the CPU: the digit classifier's
-    for 8x8 images, the Fashion-MNIST classifier's for 28x28 images."""
-    x = check_images(images).detach().to("cpu", torch.float32)
+FEATURE_SPACES = ("digits", "fashion")  # the data sets whose classifier genlearn trains for its scores
+_NO_FEATURES = {
+    "mnist": "no MNIST feature network ships with genlearn, and the Fashion-MNIST classifier would score "
+             "handwritten digits in the features of garments (every digit 'far from real' for the wrong reason)",
+}
+
+
+def _feature_net(data: str | None, x: Tensor) -> nn.Module:
     shape = tuple(x.shape[1:])
-    if shape == DIGITS_SHAPE:
-        net: nn.Module = digit_classifier()
-    elif shape == (1, 28, 28):
-        net = fashion_classifier()
-    else:
-        raise ValueError(f"images must be 8x8 digits (N, 1, 8, 8) or 28x28 (N, 1, 28, 28), got {tuple(x.shape)}")
+    if data is None:
+        if shape != DIGITS_SHAPE:
+            raise ValueError(f"images of shape {shape}: say which data set they imitate (data='fashion'); the "
+                             "feature space is the one of the data set, and 28x28 may be Fashion-MNIST or MNIST")
+        data = "digits"
+    if data in _NO_FEATURES:
+        raise ValueError(f"data={data!r}: {_NO_FEATURES[data]}")
+    want = {"digits": DIGITS_SHAPE, "fashion": (1, 28, 28)}
+    if data not in want:
+        raise ValueError(f"data must be one of {FEATURE_SPACES}, got {data!r}")
+    if shape != want[data]:
+        raise ValueError(f"data={data!r} scores images of shape (N, {', '.join(map(str, want[data]))}), "
+                         f"got {tuple(x.shape)}")
+    return digit_classifier() if data == "digits" else fashion_classifier()
+
+
+def image_features(images: Tensor, data: str | None = None) -> Tensor:
+    """Features for the Frechet distance, ``(N, 64)`` float64 on the CPU, in the feature space of the
+    data set the images imitate: ``data="digits"`` (8x8; the default for 8x8 images) uses the digit
+    classifier, ``data="fashion"`` (28x28) the Fashion-MNIST classifier; MNIST is refused (no
+    classifier of digits at 28x28 ships), and so is a shape that does not match ``data``."""
+    x = check_images(images).detach().to("cpu", torch.float32)
+    net = _feature_net(data, x)
     with torch.no_grad():
         return torch.cat([net.features(x[i : i + 2000]) for i in range(0, len(x), 2000)]).double()
 
 
-def frechet(samples: Tensor, reference: Tensor) -> float:
-    """Frechet distance between the features (:func:`image_features`) of ``samples`` and of the real
-    ``reference`` images. Compare it with :func:`frechet_reference` at the same size."""
-    return frechet_distance(image_features(samples), image_features(reference))
+def frechet(samples: Tensor, reference: Tensor, data: str | None = None) -> float:
+    """Frechet distance between the features (:func:`image_features` of data set ``data``) of
+    ``samples`` and of the real ``reference`` images. Compare it with :func:`frechet_reference`
+    at the same size."""
+    return frechet_distance(image_features(samples, data), image_features(reference, data))
 
 
-def classifier_confidence(images: Tensor) -> float:
-    """The Fashion-MNIST classifier's mean top-class probability on 28x28 ``images``: near its value on
-    real images when samples look like garments, near 1/10 when they look like nothing."""
-    x = check_images(images, shape=(1, 28, 28)).detach().to("cpu", torch.float32)
-    net = fashion_classifier()
+def classifier_confidence(images: Tensor, data: str = "fashion") -> float:
+    """The classifier of ``data`` (``"fashion"``: Fashion-MNIST, 28x28; ``"digits"``: 8x8): its mean
+    top-class probability on ``images``: near its value on real images when samples look like the
+    data, near 1/10 when they look like nothing."""
+    x = check_images(images).detach().to("cpu", torch.float32)
+    net = _feature_net(data, x)
     with torch.no_grad():
         probs = torch.cat([net(x[i : i + 2000]).softmax(1) for i in range(0, len(x), 2000)])
     return float(probs.max(1).values.double().mean())
@@ -321,7 +349,8 @@ def sample_quality(samples: Tensor) -> SampleQuality:
     return SampleQuality(digit_frechet_distance(samples), sharpness_gap(samples), float(sharpness(samples).mean()))
 
 
-def frechet_reference(n: int | None = None, reference: Tensor | None = None, seed: int = 0) -> float:
+def frechet_reference(n: int | None = None, reference: Tensor | None = None, seed: int = 0,
+                      data: str | None = None) -> float:
     """The real-versus-real Frechet distance: between two disjoint random halves of ``reference``
     (default: the real test digits), each of ``n`` images (default: half of them). Score samples
     with the same ``n`` to compare like with like."""
@@ -331,7 +360,7 @@ def frechet_reference(n: int | None = None, reference: Tensor | None = None, see
     if n > half:
         raise ValueError(f"n must be at most half the reference set ({half}), got {n}")
     perm = torch.randperm(len(ref), generator=torch.Generator().manual_seed(seed))
-    return frechet_distance(image_features(ref[perm[:n]]), image_features(ref[perm[n : 2 * n]]))
+    return frechet_distance(image_features(ref[perm[:n]], data), image_features(ref[perm[n : 2 * n]], data))
 
 
 def sharpness_reference(reference: Tensor | None = None) -> float:

@@ -86,8 +86,7 @@ def train_vae(latent_dim, seed, epochs=10, x=None, **kw):
 
 def nll_bits(model, x, k=20, seed=0):
     """Test NLL in bits per dimension: the IWAE bound with k samples (lesson 04, section 4)."""
-    nats = -evaluate.iwae_bound(model, x, k, generator=torch.Generator().manual_seed(seed)).mean()
-    return float(evaluate.bits_per_dim(nats, x[0].numel()))
+    return evaluate.test_nll(model, x, k, generator=torch.Generator().manual_seed(seed)).bits_per_dim
 
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -431,9 +430,9 @@ runs = {"VAE": [], "AE + fitted Gaussian": []}
 for seed in SEEDS:
     for name, model in (("VAE", train_vae(8, seed)), ("AE + fitted Gaussian", train_ae(8, seed))):
         samples = model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(seed)).clamp(0, 1)
-        runs[name].append({"model": model, "samples": samples, "frechet": frechet(samples, REF),
+        runs[name].append({"model": model, "samples": samples, "frechet": frechet(samples, REF, "fashion"),
                            "bits": nll_bits(model, test.x[:1000], seed=seed)})
-real_vs_real = frechet_reference(1000, test.x)
+real_vs_real = frechet_reference(1000, test.x, data="fashion")
 for name, rs in runs.items():
     print(f"{name:22s} Frechet {[round(r['frechet'], 1) for r in rs]}   NLL bits/dim {[round(r['bits'], 3) for r in rs]}")
 print(f"real vs real Frechet {real_vs_real:.2f}; independent pixels {baseline_bits:.3f} bits/dim")

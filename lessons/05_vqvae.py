@@ -651,9 +651,9 @@ display(image_grid(from_prior[:32], ncols=16, title="code maps from the PixelCNN
 # real test images are not at 0 either. That real-versus-real value is printed beside.
 
 # %%
-fd_real = frechet_reference(N_FD, x_test)
-fd = {s: {"PixelCNN prior": frechet(samples6[s][0].clamp(0, 1), reference),
-          "uniform codes": frechet(samples6[s][1].clamp(0, 1), reference)} for s in SEEDS}
+fd_real = frechet_reference(N_FD, x_test, data="fashion")
+fd = {s: {"PixelCNN prior": frechet(samples6[s][0].clamp(0, 1), reference, "fashion"),
+          "uniform codes": frechet(samples6[s][1].clamp(0, 1), reference, "fashion")} for s in SEEDS}
 for name in ("PixelCNN prior", "uniform codes"):
     print(f"Frechet distance, {N_FD} images vs {N_FD} test images: {name:15s} {[round(fd[s][name], 2) for s in SEEDS]}")
 print(f"Frechet distance, real vs real: {fd_real:.2f}")

@@ -66,7 +66,7 @@ train, test = fashion(S)
 x_train = train.x[: S.n_train // 3]             # the training subset of every run below
 N_FD = 1000                                     # the course's Frechet sample size
 reference = test.x[:N_FD]                       # fixed reference set: the first 1,000 test images
-FD_REAL = frechet_reference(N_FD, test.x)       # two disjoint sets of 1,000 real test images
+FD_REAL = frechet_reference(N_FD, test.x, data="fashion")       # two disjoint sets of 1,000 real test images
 SHARP_REAL = float(sharpness(test.x).mean())    # the real images' sharpness, measured as they are
 
 
@@ -261,7 +261,7 @@ for name, (similarity, weight) in ARMS.items():
     for s in SEEDS:
         runs[name, s] = train_vaegan(s, similarity=similarity, adversarial_weight=weight)
         imgs = samples(runs[name, s][0])
-        scores[name, s] = {"frechet": frechet(imgs, reference), "sharpness": float(sharpness(imgs).mean()),
+        scores[name, s] = {"frechet": frechet(imgs, reference, "fashion"), "sharpness": float(sharpness(imgs).mean()),
                            "gap": sharpness_gap(imgs, test.x)}
 print(f"{'':14s} Frechet ({N_FD} vs {N_FD}; real vs real {FD_REAL:.2f})    sharpness (real {SHARP_REAL:.3f})"
       f"     sharpness gap |s - s_real| / s_real")
@@ -413,12 +413,12 @@ def recon_fixed_features(model):
     """mean |phi(x) - phi(x_rec)|^2 over the reference images, phi: the Frechet classifier's features
     (the same feature space for every model)."""
     rec = map_batches(model.reconstruct, model, reference).clamp(0, 1)
-    return float((image_features(reference) - image_features(rec)).pow(2).sum(1).mean())
+    return float((image_features(reference, "fashion") - image_features(rec, "fashion")).pow(2).sum(1).mean())
 
 
 balanced = {s: runs["VAE-GAN", s][1] for s in SEEDS}
 fast = {s: train_vaegan(s, lr_dis=1e-2) for s in SEEDS}
-fast_scores = {s: frechet(samples(fast[s][0]), reference) for s in SEEDS}
+fast_scores = {s: frechet(samples(fast[s][0]), reference, "fashion") for s in SEEDS}
 fixed = {(name, s): recon_fixed_features(model) for s in SEEDS
          for name, model in (("balanced", runs["VAE-GAN", s][0]), ("fast", fast[s][0]))}
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))

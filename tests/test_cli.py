@@ -84,7 +84,7 @@ def test_sample_from_a_checkpoint_of_another_model(tmp_path):
             f"save(CodePrior(4, (2, 2)), r'{tmp_path / 'prior.pt'}')")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     out = genlearn("sample", str(tmp_path / "prior.pt"), "--out", str(tmp_path / "g.png"))
-    assert_one_line_error(out, "CodePrior", "not a model written by `genlearn train`")
+    assert_one_line_error(out, "CodePrior", "not a model of genlearn's protocol")
 
 
 def test_sample_from_a_file_that_is_not_a_checkpoint(tmp_path):

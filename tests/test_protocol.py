@@ -207,7 +207,7 @@ def test_vaegan_is_a_composition_that_claims_no_likelihood():
     model = MODELS["vaegan"]()
     x = load_digits("test", binarize=True).x[:8]
     assert isinstance(model.vae, VAE) and not isinstance(model, VAE)
-    with pytest.raises(ValueError, match="vae_loss needs a VAE"):
+    with pytest.raises(ValueError, match="vae_loss needs a LatentGaussianModel"):
         vae_loss(model, x)
     with pytest.raises(ValueError, match="VAE-GAN"):
         elbo(model, x)

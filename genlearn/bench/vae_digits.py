@@ -39,7 +39,7 @@ import torch
 
 from genlearn.bench._bare import bare_loop
 from genlearn.data import load_digits
-from genlearn.evaluate import elbo, iwae_bound
+from genlearn.evaluate import elbo, test_nll
 from genlearn.models import VAE, vae_loss
 from genlearn.runtime import denormals_flushed, seed_everything
 from genlearn.train import fit
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     t_eval = time.perf_counter()
     generator = torch.Generator().manual_seed(args.seed)
     neg_elbo = -torch.stack([elbo(model, x_test, 1, generator=generator).mean() for _ in range(10)]).mean()
-    nll = -iwae_bound(model, x_test, args.k, generator=generator).mean()
+    nll = test_nll(model, x_test, args.k, generator=generator).nats
     eval_seconds = time.perf_counter() - t_eval
 
     result = {

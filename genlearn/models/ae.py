@@ -148,6 +148,7 @@ class AE(nn.Module):
         return torch.sigmoid(out) if self.output == "sigmoid" else out
 
     decode_mean = decode  # same name as VAE.decode_mean: the image a code stands for
+    code = encode  # the point code of the protocol: f(x)
 
     def forward(self, x: Tensor) -> AEOutput:
         check_inputs(x, self.in_shape, like=self)

@@ -1,16 +1,17 @@
 r"""Latent-space helpers for any model with a continuous code: encode to the code (or the
 posterior mean), decode points, interpolate (linear or spherical), traverse one dimension.
 
-Works with any genlearn model that has ``encode`` (returning codes, or
-``Posterior(mu, logvar)`` whose mean ``mu`` is used) and ``decode_mean`` (codes ->
-images): :class:`genlearn.models.AE`, :class:`genlearn.models.VAE`, :class:`genlearn.models.VAEGAN`.
+Works with any :class:`~genlearn.models.base.ContinuousLatentModel`: ``code(x)`` (the point code:
+``f(x)`` of an AE, the posterior mean of a VAE) and ``decode_mean`` (codes -> images), e.g.
+:class:`genlearn.models.AE`, :class:`genlearn.models.VAE`, :class:`genlearn.models.VAEGAN`.
 
 Interpolation between codes ``z0`` and ``z1`` at ``t`` in [0, 1]::
 
     linear: z(t) = (1 - t) z0 + t z1
     slerp:  z(t) = sin((1 - t) w) / sin(w) z0 + sin(t w) / sin(w) z1,   cos w = z0.z1 / (|z0| |z1|)
 
-(slerp keeps the norm typical of Gaussian samples in high dimensions.)
+(For two codes of similar length slerp follows the arc between them, so its norms stay near theirs
+where the straight line cuts in towards 0; it does not move a code to the norm typical of prior draws.)
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ import torch
 from torch import Tensor, nn
 
 from genlearn._validate import check_count
-from genlearn.models.base import eval_mode, map_batches
+from genlearn.models.base import ContinuousLatentModel, eval_mode, map_batches
 
 __all__ = ["encode_mean", "decode_points", "decode_point", "interpolate", "slerp", "interpolation_frames",
            "traverse"]
 
 
 def _latent_dim(model: nn.Module) -> int:
-    d = getattr(model, "latent_dim", None)
-    if not isinstance(d, int):
-        raise ValueError(f"{type(model).__name__} has no integer `latent_dim`; expected a genlearn AE/VAE")
-    return d
+    if not isinstance(model, ContinuousLatentModel) or not isinstance(model.latent_dim, int):
+        raise ValueError(f"{type(model).__name__} has no vector code: expected a ContinuousLatentModel "
+                         "(an integer `latent_dim`, `code(x)` and `decode_mean(z)`), e.g. an AE or a VAE")
+    return model.latent_dim
 
 
 def encode_mean(model: nn.Module, x: Tensor, batch_size: int = 1000) -> Tensor:
@@ -39,12 +40,8 @@ def encode_mean(model: nn.Module, x: Tensor, batch_size: int = 1000) -> Tensor:
     ``mu(x)`` for a VAE (no sampling, no gradients, eval mode)."""
     if isinstance(x, Tensor) and len(x) == 0:
         raise ValueError("x is empty; expected a batch (N, ...) with N >= 1")
-
-    def code(xb: Tensor) -> Tensor:
-        c = model.encode(xb)
-        return c[0] if isinstance(c, tuple) else c
-
-    return map_batches(code, model, x, batch_size)
+    _latent_dim(model)
+    return map_batches(model.code, model, x, batch_size)
 
 
 def decode_points(model: nn.Module, z: Tensor) -> Tensor:

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from genlearn._validate import check_count
 from genlearn.kl import kl_normal_logvar
 from genlearn.models.base import Posterior
+from genlearn.models.likelihoods import Gaussian
 from genlearn.models.nets import check_inputs
 from genlearn.models.priors import StandardNormal
 
@@ -67,7 +68,8 @@ class LinearGaussian(nn.Module):
         self.W = nn.Parameter(torch.zeros(self.data_dim, self.latent_dim, dtype=torch.float64))
         self.b = nn.Parameter(torch.zeros(self.data_dim, dtype=torch.float64))
         self.encoder = encoder
-        self.prior = StandardNormal(self.latent_dim)
+        self.px_given_z = Gaussian(self.sigma)  # p(x|z) = N(W z + b, sigma^2 I), as log_px_given_z computes it
+        self.prior = StandardNormal(self.latent_dim).to(torch.float64)  # draws in the model's precision
 
     @classmethod
     def from_params(cls, W: Tensor, b: Tensor, sigma: float, **kwargs: Any) -> LinearGaussian:
@@ -143,6 +145,10 @@ class LinearGaussian(nn.Module):
 
     latent_posterior = encode  # the protocol's name for q(z|x)
 
+    def code(self, x: Tensor) -> Tensor:
+        """The point code: the posterior mean ``mu(x)``."""
+        return self.encode(x).mu
+
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
         """``W mu(x) + b``: the decoder's mean at the posterior mean."""
@@ -184,6 +190,6 @@ class LinearGaussian(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """``n`` draws of ``x = W z + b + sigma * eps``, (n, D)."""
         n = check_count(n, "n")
-        z = self.prior.sample(n, generator, like=self.W)
+        z = self.prior.sample(n, generator)
         eps = torch.randn(n, self.data_dim, generator=generator, dtype=torch.float64)
         return self.decode(z) + self.sigma * eps

@@ -24,48 +24,15 @@ import math
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from genlearn._validate import check_count, check_finite
 from genlearn.kl import _kl_normal_logvar
-from genlearn.models.base import draw_normal
+from genlearn.models.base import Prior, draw_normal  # the base class lives with the protocol
 
 __all__ = ["Prior", "StandardNormal", "FittedGaussian", "UniformCodes", "check_codes"]
 
 _LOG_2PI = math.log(2 * math.pi)
-
-
-class Prior(nn.Module):
-    """Base class: ``sample(n, generator=None)``, ``log_prob(z) -> (n,)`` in nats and
-    ``kl_from(mu, logvar, z)``, the KL of a diagonal-Gaussian posterior from this prior per example.
-
-    ``kl_from`` is what every loss and bound calls, so that a model trains against the prior it is
-    evaluated with. The base class estimates it by one Monte Carlo draw ``z ~ q``:
-
-        KL(q || p) ~= log q(z) - log p(z),   log q(z) = -1/2 sum_j ((z_j - mu_j)^2 / e^{s_j} + s_j + log 2 pi);
-
-    priors with a closed form override it and set ``closed_form_kl = True`` (then ``z`` is not needed).
-    """
-
-    closed_form_kl: bool = False
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        raise NotImplementedError
-
-    def log_prob(self, z: Tensor) -> Tensor:
-        raise NotImplementedError
-
-    def kl_from(self, mu: Tensor, logvar: Tensor, z: Tensor | None = None) -> Tensor:
-        """``KL(N(mu, diag e^logvar) || p)`` per example: one Monte Carlo draw at ``z`` (required here)."""
-        if z is None:
-            raise ValueError(f"{type(self).__name__} has no closed-form KL: pass the posterior sample z")
-        log_q = -0.5 * ((z - mu).pow(2) / logvar.exp() + logvar + _LOG_2PI).sum(-1)
-        return log_q - self.log_prob(z)
-
-    def kl_per_dim(self, mu: Tensor, logvar: Tensor) -> Tensor:
-        """The KL split over latent dimensions ``(..., dim)`` (free bits need it): factorised priors only."""
-        raise ValueError(f"{type(self).__name__} does not factorise over the latent dimensions: free bits need a "
-                         "prior such as StandardNormal")
 
 
 def _check_vectors(z: Tensor, dim: int, name: str = "z") -> Tensor:
@@ -78,16 +45,17 @@ def _check_vectors(z: Tensor, dim: int, name: str = "z") -> Tensor:
 class StandardNormal(Prior):
     """``p(z) = N(0, I_dim)``."""
 
+    _like: Tensor
+
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.dim = check_count(dim, "dim")
+        # an empty buffer that follows model.to(device, dtype): where and in what precision to draw
+        self.register_buffer("_like", torch.empty(0), persistent=False)
 
-    def sample(self, n: int, generator: torch.Generator | None = None, *,
-               like: Tensor | None = None) -> Tensor:
-        """``(n, dim)`` draws, with ``like``'s dtype and device (default float32 CPU)."""
-        n = check_count(n, "n")
-        like = torch.empty(0) if like is None else like
-        return draw_normal((n, self.dim), like, generator)
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``(n, dim)`` draws on the prior's device, in its dtype (those of the model it belongs to)."""
+        return draw_normal((check_count(n, "n"), self.dim), self._like, generator)
 
     def log_prob(self, z: Tensor) -> Tensor:
         z = _check_vectors(z, self.dim)

@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from genlearn._validate import check_count, check_number
-from genlearn.models.base import Posterior, draw_normal, model_device
+from genlearn.models.base import LatentGaussianModel, Posterior, draw_normal, model_device
 from genlearn.models.likelihoods import make_likelihood
 from genlearn.models.nets import (
     UPSAMPLE_MODES,
@@ -142,6 +142,10 @@ class VAE(nn.Module):
 
     latent_posterior = encode  # the protocol's name for q(z|x) (genlearn.models.base)
 
+    def code(self, x: Tensor) -> Tensor:
+        """The point code: the posterior mean ``mu(x)``."""
+        return self.encode(x).mu
+
     def reparameterize(self, mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """``z = mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)``: differentiable in mu and logvar."""
         eps = torch.randn_like(mu) if generator is None else draw_normal(tuple(mu.shape), mu, generator)
@@ -170,8 +174,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """``n`` images ``E[x|z]``, ``z ~ p(z)`` (means, not noisy draws), ``(n, *in_shape)``."""
-        p = next(self.parameters())
-        return self.decode_mean(self.prior.sample(n, generator, like=p))
+        return self.decode_mean(self.prior.sample(n, generator))
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
@@ -190,10 +193,14 @@ def vae_loss(model: VAE, x: Tensor, out: VAEOutput | None = None) -> VAELoss:
     """Negative ELBO with one z per example, in nats per example (see the module docstring).
 
     ``loss = recon + beta * sum_j max(free_bits, mean_n KL_nj)``; ``kl`` reports the plain
-    KL (no free bits). ``out`` reuses a forward pass (``model(x)``) if given.
+    KL (no free bits). ``out`` reuses a forward pass (``model(x)``) if given. Any
+    :class:`~genlearn.models.base.LatentGaussianModel` whose forward pass returns a
+    :class:`VAEOutput` trains with it (``beta`` and ``free_bits`` default to 1 and 0).
     """
-    if not hasattr(model, "px_given_z"):
-        raise ValueError(f"vae_loss needs a VAE, got {type(model).__name__} (a VAEGAN trains with vaegan_loss)")
+    if not isinstance(model, LatentGaussianModel):
+        raise ValueError(f"vae_loss needs a LatentGaussianModel such as a VAE, got {type(model).__name__}"
+                         + (f" ({model.likelihood_why_not})" if getattr(type(model), "likelihood_why_not", None)
+                            else ""))
     if out is None:
         out = model(x)
     n = x.shape[0]
@@ -202,14 +209,15 @@ def vae_loss(model: VAE, x: Tensor, out: VAEOutput | None = None) -> VAELoss:
     recon = model.px_given_z.nll_sum(out.decoded, x) / n
     # the KL to the model's own prior object (closed form where it has one, else one draw at out.z):
     # the model trains against the prior it is sampled and evaluated with
-    if model.free_bits > 0:
+    beta, free_bits = getattr(model, "beta", 1.0), getattr(model, "free_bits", 0.0)
+    if free_bits > 0:
         kl_dims = model.prior.kl_per_dim(out.mu, out.logvar).mean(0)
         kl = kl_dims.sum()
-        kl_term = kl_dims.clamp(min=model.free_bits).sum()
+        kl_term = kl_dims.clamp(min=free_bits).sum()
     else:
         kl = model.prior.kl_from(out.mu, out.logvar, out.z).sum() / n
         kl_term = kl
-    loss = recon + kl_term if model.beta == 1.0 else recon + model.beta * kl_term  # skip a multiply
+    loss = recon + kl_term if beta == 1.0 else recon + beta * kl_term  # skip a multiply
     return VAELoss(loss, recon, kl)
 
 

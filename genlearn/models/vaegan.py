@@ -185,6 +185,9 @@ class VAEGAN(nn.Module):
     conv widths.
     """
 
+    likelihood_why_not = ("the VAE-GAN trains a learned similarity, not a likelihood of pixels: compare it by "
+                          "sample quality")
+
     def __init__(
         self,
         in_shape: Sequence[int] = (1, 8, 8),
@@ -249,6 +252,10 @@ class VAEGAN(nn.Module):
     def encode(self, x: Tensor) -> Posterior:
         """``q(z|x)``: ``Posterior(mu, logvar)`` of the VAE's encoder."""
         return self.vae.encode(x)
+
+    def code(self, x: Tensor) -> Tensor:
+        """The point code: the posterior mean ``mu(x)``."""
+        return self.vae.code(x)
 
     def decode(self, z: Tensor) -> Tensor:
         """The decoder's logits ``(N, *in_shape)``; images are ``sigmoid`` of them (:meth:`decode_mean`)."""
