@@ -444,7 +444,7 @@ def _export_gradescope(args: argparse.Namespace) -> int:
 
 # --- train / sample -------------------------------------------------------------------------
 def _cmd_train(args: argparse.Namespace) -> int:
-    from genlearn import report as reports
+    from genlearn import train_report as reports
     from genlearn.recipes import MODELS
 
     if args.model not in MODELS:
@@ -466,12 +466,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from genlearn.report import sample_to_png
+    from genlearn.train_report import sample_to_png
 
     check_sample_count(args.n)  # before reading anything: no image is smaller than none
     if args.pretrained is not None:
         from genlearn.pretrained import load, shipped_dir
-        from genlearn.report import save_sample_grid
+        from genlearn.train_report import save_sample_grid
 
         if args.checkpoint is not None:
             raise UsageError("give a CHECKPOINT or --pretrained NAME, not both")

@@ -156,13 +156,14 @@ class FashionClassifier(nn.Module):
 def fashion_classifier(seed: int = 0, epochs: int = 2, n_train: int = 20000) -> FashionClassifier:
     """The feature network of the Frechet distance on 28x28 images: trained on the first
     ``n_train`` Fashion-MNIST training images (Adam, batch 128, ``epochs`` epochs, fixed seed,
-    one CPU thread, float32), cached per process and on disk (``$XDG_CACHE_HOME/genlearn``),
+    one CPU thread, float32), cached per process and on disk (:func:`genlearn.data.cache_dir`),
     frozen. Every 28x28 score in the course uses this one network."""
     import hashlib
     import os
-    from pathlib import Path
 
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genlearn"
+    from genlearn.data import cache_dir
+
+    cache = cache_dir()
     path = cache / f"fashion-features-s{seed}-e{epochs}-n{n_train}-torch{torch.__version__.split('+')[0]}.pt"
     net = FashionClassifier()
     loaded = False

@@ -9,7 +9,7 @@ import torch
 
 from genlearn.checks import ExerciseFailed, check, hint, hints, registry, run_check
 from genlearn.checks.exercise import exercise
-from genlearn.checks.verdict import make_inputs
+from genlearn.checks.steps import make_inputs
 from genlearn.grading import run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent

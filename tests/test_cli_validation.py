@@ -36,7 +36,7 @@ def one_line_error(out, *words):
 @pytest.fixture
 def no_work(monkeypatch):
     """Make every entry point that does work fail the test if it is reached."""
-    from genlearn import report
+    from genlearn import train_report as report
 
     def forbidden(*args, **kwargs):
         raise AssertionError("work started although an argument was bad")
@@ -128,7 +128,7 @@ def test_bad_arguments_fail_at_once_and_name_the_argument(argv, words, checkpoin
 
 
 def test_valid_arguments_reach_the_work(checkpoint, tmp_path, monkeypatch, capsys):
-    from genlearn import report
+    from genlearn import train_report as report
 
     calls = []
     monkeypatch.setattr(report, "sample_to_png", lambda *a, **k: calls.append(("sample", a, k)) or a[2])

@@ -22,7 +22,7 @@ import pytest
 
 from genlearn.bench import grade as grade_bench
 from genlearn.checks.exercise import registry
-from genlearn.checks.verdict import make_inputs
+from genlearn.checks.steps import make_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 IDS = list(grade_bench.IDS)
@@ -85,7 +85,7 @@ def submissions(folder: Path, out: Path, port: int) -> dict[str, int]:
                               "kl_logvar": "def kl_logvar(mu, logvar, _=setattr(torch, 'allclose', "
                                            "lambda *a, **k: True)):\n    return torch.zeros(mu.shape[0])\n",
                               "free_bits_kl": "@cheat\ndef free_bits_kl(kl_per_dim, lam):\n    return 0.0\n"},
-                             extra="import genlearn.checks as gc\nimport genlearn.checks.verdict as gv\n"
+                             extra="import genlearn.checks as gc\nimport genlearn.checks.steps as gv\n"
                                    "def cheat(f):\n    gc.check = gc.run_check = lambda *a, **k: True\n"
                                    "    return f\n"
                                    "class Patch:\n    gv.judge = lambda *a, **k: None\n"

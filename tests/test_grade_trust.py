@@ -181,13 +181,13 @@ def _job(outcome, intact=True, started=True, crash=None) -> JobResult:
 
 def test_a_failure_is_the_graders_only_on_evidence():
     from genlearn.checks.exercise import registry
-    from genlearn.grading.verdicts import job_inputs, results_of
+    from genlearn.grading.outcomes import job_inputs, results_of
 
     ex = registry()["bits_per_dim"]
     inputs, _ = job_inputs([ex], 0)
-    inside = [{"raised": "RuntimeError", "message": "boom", "frames": ["/x/genlearn/checks/verdict.py"]}]
+    inside = [{"raised": "RuntimeError", "message": "boom", "frames": ["/x/genlearn/checks/steps.py"]}]
     theirs = [{"raised": "RuntimeError", "message": "boom",
-               "frames": ["/x/genlearn/checks/verdict.py", "alice.ipynb[cell 3]"]}]
+               "frames": ["/x/genlearn/checks/steps.py", "alice.ipynb[cell 3]"]}]
 
     def status(result: JobResult) -> tuple[str, str]:
         results, overall = results_of([ex], ["bits_per_dim"], inputs, result, "alice.ipynb")

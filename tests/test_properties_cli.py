@@ -119,7 +119,7 @@ class Recorder:
 
 
 def run(argv: list[str], monkeypatch) -> tuple[int, list[str], Recorder]:
-    from genlearn import report
+    from genlearn import train_report as report
     from genlearn.bench import __main__ as bench_main
 
     recorder = Recorder()

@@ -238,7 +238,7 @@ def test_import_graph_models_data_evaluation_stand_alone():
             "print(sorted(m for m in sys.modules if m.startswith('genlearn')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = set(eval(out))  # noqa: S307 - our own output
-    forbidden = {"genlearn.train", "genlearn.recipes", "genlearn.report", "genlearn.cli", "genlearn.checkpoint"}
+    forbidden = {"genlearn.train", "genlearn.recipes", "genlearn.train_report", "genlearn.cli", "genlearn.checkpoint"}
     forbidden |= {m for m in loaded if m.startswith(("genlearn.widgets", "genlearn.viz"))}
     assert not loaded & forbidden, loaded & forbidden
 

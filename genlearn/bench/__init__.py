@@ -13,5 +13,5 @@ BENCHMARKS = {
     "vqvae-digits": "genlearn.bench.vqvae_digits",
     "vaegan-digits": "genlearn.bench.vaegan_digits",
     "fashion-vae": "genlearn.bench.fashion_vae",
-    "grade": "genlearn.bench.grade",
+    "grade": "genlearn.bench.grade_class",
 }

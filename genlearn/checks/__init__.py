@@ -47,7 +47,7 @@ def run_check(name: str, func: Callable, seed: int = 0) -> Result:
 
     Inputs and outputs make the same round trip through plain data as in ``genlearn grade``.
     """
-    from genlearn.checks.verdict import decode, encode, judge, make_inputs, run_exercise
+    from genlearn.checks.steps import decode, encode, judge, make_inputs, run_exercise
 
     ex = registry().get(name)
     if ex is None:

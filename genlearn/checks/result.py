@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-__all__ = ["Result", "STATUSES"]
+__all__ = ["Result", "CHECK_STATUSES"]
 
-STATUSES = ("passed", "not_implemented", "failed", "error", "grader_error")
+CHECK_STATUSES = ("passed", "not_implemented", "failed", "error", "grader_error")
 
 
 @dataclass

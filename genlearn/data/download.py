@@ -1,6 +1,6 @@
 """Download MNIST / Fashion-MNIST into the cache, checked against SHA-256 values in the code.
 
-    download("fashion-mnist")                  # into ~/.cache/genlearn/fashion-mnist
+    download("fashion-mnist")                  # into the OS's cache folder (genlearn.data.cache_dir)
     download("mnist", root="data/mnist", mirrors=["https://example.org/mnist/"])
 
 For each of the four files: a copy already there whose SHA-256 matches is kept (no
@@ -9,16 +9,19 @@ file in the target folder, is checked (complete, right SHA-256), and only then r
 to its final name, so a file under its final name is always a verified one. A mirror
 that cannot be reached is not asked again for the next files. When every mirror fails,
 :class:`DownloadError` names each one with its reason and says how to install by hand.
+
+The transfer and its progress bar are pooch's (``pooch.HTTPDownloader``, the downloader of
+scikit-image's and SciPy's data sets) and the hashing is ``pooch.file_hash``; what pooch does not
+do is here: several mirrors per file, a set of accepted digests (Debian's copies differ in
+compression), the reason per mirror, and ``file:`` mirrors (a local folder).
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import os
-import socket
+import shutil
 import tempfile
-import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,20 +30,15 @@ from genlearn.data.sources import DataNotFoundError, cache_dir, dataset, how_to_
 
 __all__ = ["download", "verify", "sha256_file", "DownloadError"]
 
-_CHUNK = 1 << 20
-
-
 class DownloadError(DataNotFoundError):
     """No mirror delivered a file with the expected SHA-256; the message lists each mirror tried."""
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """SHA-256 hex digest of a file, read in chunks (``pooch.file_hash``)."""
+    import pooch
+
+    return pooch.file_hash(str(path), alg="sha256")
 
 
 def verify(path: str | os.PathLike, expected: str | Sequence[str]) -> bool:
@@ -54,28 +52,23 @@ class _MirrorFailed(Exception):
 
 
 def _fetch(url: str, dest: Path, accepted: set[str], timeout: float, progress: bool) -> None:
-    """Download ``url`` to a temporary file beside ``dest``; check it; rename it to ``dest``."""
-    from tqdm.auto import tqdm
+    """Download ``url`` to a temporary file beside ``dest`` (pooch's HTTP downloader, or a copy for a
+    ``file:`` URL); check its SHA-256; rename it to ``dest``."""
+    import pooch
 
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    os.close(fd)
     tmp = Path(tmp_name)
     try:
-        request = urllib.request.Request(url, headers={"User-Agent": "genlearn (python urllib)"})
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            digest, got = hashlib.sha256(), 0
-            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name,
-                      disable=not progress, leave=False) as bar:
-                for chunk in iter(lambda: response.read(_CHUNK), b""):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    got += len(chunk)
-                    bar.update(len(chunk))
-        if total is not None and got != total:
-            raise _MirrorFailed(f"truncated: got {got} of {total} bytes")
-        if digest.hexdigest() not in accepted:
-            raise _MirrorFailed(f"SHA-256 mismatch: got {digest.hexdigest()}, expected {' or '.join(sorted(accepted))}")
+        if url.startswith("file:"):
+            shutil.copyfile(urllib.request.url2pathname(urllib.parse.urlparse(url).path), tmp)
+        else:
+            download = pooch.HTTPDownloader(progressbar=progress, timeout=timeout,
+                                            headers={"User-Agent": "genlearn (pooch)"})
+            download(url, str(tmp), None)
+        digest = sha256_file(tmp)
+        if digest not in accepted:
+            raise _MirrorFailed(f"SHA-256 mismatch: got {digest}, expected {' or '.join(sorted(accepted))}")
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
@@ -83,16 +76,20 @@ def _fetch(url: str, dest: Path, accepted: set[str], timeout: float, progress: b
 
 def _reason(err: BaseException) -> tuple[str, bool]:
     """A short reason for a failed request, and whether the whole mirror is unreachable."""
+    import requests
+
     if isinstance(err, _MirrorFailed):
         return str(err), False
-    if isinstance(err, urllib.error.HTTPError):
-        return f"HTTP {err.code} {err.reason}", False
-    if isinstance(err, http.client.IncompleteRead):
-        return f"truncated: got {len(err.partial)} bytes, {err.expected} more expected", False
-    if isinstance(err, urllib.error.URLError):
-        return f"unreachable ({err.reason})", True
-    if isinstance(err, (TimeoutError, socket.timeout)):
+    if isinstance(err, requests.HTTPError) and err.response is not None:
+        return f"HTTP {err.response.status_code} {err.response.reason}", False
+    if isinstance(err, requests.exceptions.ChunkedEncodingError):  # fewer bytes than Content-Length
+        return f"truncated: the connection ended early ({err})", False
+    if isinstance(err, requests.Timeout):
         return "timed out", True
+    if isinstance(err, requests.ConnectionError):
+        return f"unreachable ({err})", True
+    if isinstance(err, FileNotFoundError):
+        return f"no such file ({err.filename})", False
     return f"{type(err).__name__}: {err}", False
 
 
@@ -119,6 +116,8 @@ def download(
     ``timeout`` is in seconds per network operation. Raises :class:`DownloadError` when a
     file cannot be had from any mirror (files already verified stay in place).
     """
+    import requests
+
     ds = dataset(name)
     urls = [_check_mirror(m) for m in (ds.mirrors if mirrors is None else mirrors)]
     if not urls:
@@ -140,7 +139,7 @@ def download(
             try:
                 _fetch(mirror + filename, dest, accepted, timeout, progress)
                 break
-            except (OSError, http.client.HTTPException, _MirrorFailed) as err:
+            except (OSError, requests.RequestException, _MirrorFailed) as err:
                 reason, dead = _reason(err)
                 if dead:
                     unreachable[mirror] = reason

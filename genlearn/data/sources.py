@@ -4,7 +4,9 @@ Both datasets are the same four gzipped IDX files (:data:`MNIST_FILES`). With no
 ``root`` given, :func:`find_dataset` looks, in this order, in
 
 1. ``$GENLEARN_DATA/<name>`` (``GENLEARN_DATA`` defaults to ``~/.genlearn/data``);
-2. the user cache ``$XDG_CACHE_HOME/genlearn/<name>`` (default ``~/.cache/genlearn/<name>``),
+2. the user cache ``cache_dir(<name>)``: the operating system's cache folder for genlearn
+   (platformdirs: ``$XDG_CACHE_HOME/genlearn`` or ``~/.cache/genlearn`` on Linux,
+   ``~/Library/Caches/genlearn`` on macOS, ``%LOCALAPPDATA%\\genlearn\\Cache`` on Windows),
    where ``genlearn data fetch <name>`` downloads to;
 3. for Fashion-MNIST, ``/usr/share/datasets/fashion-mnist``, the folder Debian's
    ``dataset-fashion-mnist`` package installs.
@@ -123,9 +125,12 @@ def data_dir() -> Path:
 
 
 def cache_dir(name: str | None = None) -> Path:
-    """genlearn's download cache, ``$XDG_CACHE_HOME/genlearn`` (default ``~/.cache/genlearn``),
-    or the subfolder of dataset ``name``."""
-    root = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "genlearn"
+    """genlearn's cache folder, the operating system's own (``platformdirs.user_cache_path``: on
+    Linux ``$XDG_CACHE_HOME/genlearn``, default ``~/.cache/genlearn``), or the subfolder of dataset
+    ``name``."""
+    import platformdirs
+
+    root = platformdirs.user_cache_path("genlearn", appauthor=False)
     return root / dataset(name).name if name is not None else root
 
 

@@ -7,7 +7,7 @@ The exercise notebook ``NOTEBOOK`` defines the exercises (its ``check("id", fn)`
 For every submission the grader draws the check inputs from ``--seed``, runs the student's
 definitions and functions in a forked child of a fork server (:mod:`.zygote`) under time, CPU,
 memory, file-size and process limits (:mod:`.limits`), optionally inside bubblewrap
-(:mod:`.sandbox`), reads back only plain outputs and verifies them itself (:mod:`.verdicts`).
+(:mod:`.sandbox`), reads back only plain outputs and verifies them itself (:mod:`.outcomes`).
 When the process times out or ends during exercise k, it runs the submission again from
 exercise k + 1 (:func:`.runner.run_submission`). Then it writes ``grades.csv``, ``feedback/``
 and Gradescope's ``results.json`` (:mod:`.report`). ``genlearn check`` runs one notebook the same way

@@ -43,14 +43,14 @@ def frames_of(err: BaseException) -> list[str]:
 
 def MACHINERY() -> tuple:  # noqa: N802 - the checker's functions a child itself calls (kept by seal and prepare)
     from genlearn.checks.notebook import code_cells, load_definitions
-    from genlearn.checks.verdict import decode, encode, run_cases
+    from genlearn.checks.steps import decode, encode, run_cases
 
     return (code_cells, load_definitions, decode, encode, run_cases)
 
 
 def main() -> None:
     from genlearn.checks.notebook import code_cells, load_definitions
-    from genlearn.checks.verdict import decode, encode, run_cases
+    from genlearn.checks.steps import decode, encode, run_cases
     from genlearn.grading.seal import fingerprint, runs_for, seal
 
     job = json.loads(Path("job.json").read_text())

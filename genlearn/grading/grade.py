@@ -17,8 +17,7 @@ from pathlib import Path
 from genlearn.checks.exercise import registry
 from genlearn.checks.notebook import notebook_exercises
 from genlearn.checks.result import Result
-from genlearn.grading.limits import Limits
-from genlearn.grading.report import (
+from genlearn.grading.gradebook import (
     ROWS,
     StudentGrade,
     load_rows,
@@ -27,10 +26,11 @@ from genlearn.grading.report import (
     write_student,
     write_summary,
 )
+from genlearn.grading.limits import Limits
+from genlearn.grading.outcomes import job_inputs, results_of
 from genlearn.grading.runner import Runner, run_submission
 from genlearn.grading.sandbox import PLAIN_WARNING, GradingError, require_bwrap
 from genlearn.grading.selftest import SELFTEST, notebook_imports, selftest_notebook
-from genlearn.grading.verdicts import job_inputs, results_of
 
 __all__ = ["grade", "find_submissions", "GradeSummary"]
 
@@ -216,7 +216,7 @@ def run_self_test(runner: Runner, modules: list[str] | tuple[str, ...] = ()) -> 
     """Every worker grades the known-good self-test submission (which imports ``modules``, those of the
     assignment); raise :class:`GradingError` naming the cause (the failing child's last line of output)
     unless each earns full marks."""
-    from genlearn.checks.verdict import encode
+    from genlearn.checks.steps import encode
 
     path = runner.root / "selftest.ipynb"
     path.write_text(selftest_notebook())

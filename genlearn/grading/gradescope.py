@@ -63,7 +63,7 @@ def export_gradescope(notebook: str | Path, out: str | Path, *, visibility: str 
     import genlearn
     from genlearn.checks.exercise import registry
     from genlearn.checks.notebook import notebook_exercises
-    from genlearn.grading.report import VISIBILITIES
+    from genlearn.grading.gradebook import VISIBILITIES
     from genlearn.grading.sandbox import GradingError
 
     notebook, out = Path(notebook), Path(out)
@@ -122,7 +122,7 @@ def run_autograder(root: str | Path) -> int:
     """Grade ``root/submission/*.ipynb`` against ``root/source``'s notebook into ``root/results/results.json``.
     Returns 0, or 1 when the grader failed (then no results are written: Gradescope reports its failure)."""
     from genlearn.grading.grade import grade
-    from genlearn.grading.report import gradescope_results
+    from genlearn.grading.gradebook import gradescope_results
     from genlearn.grading.sandbox import GradingError
 
     root = Path(root)

@@ -12,8 +12,8 @@ from pathlib import Path
 from genlearn.checks.exercise import registry
 from genlearn.checks.notebook import notebook_exercises
 from genlearn.checks.result import Result
+from genlearn.grading.outcomes import job_inputs, results_of
 from genlearn.grading.runner import run_submission, shared_runner
-from genlearn.grading.verdicts import job_inputs, results_of
 
 __all__ = ["run_notebook", "check_notebook"]
 

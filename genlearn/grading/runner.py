@@ -173,7 +173,7 @@ def _read_capped(path: Path, limit: int) -> bytes | None:
 
 def _collect(jobdir: Path, result: JobResult, limits: Limits) -> None:
     """Read back what the child wrote: small JSON files, outcomes, the start of its output."""
-    from genlearn.checks.verdict import decode
+    from genlearn.checks.steps import decode
 
     cap = limits.file_mb * 2**20
     for name, attr in (("stdout.txt", "stdout"), ("stderr.txt", "stderr")):

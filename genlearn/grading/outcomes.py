@@ -16,7 +16,7 @@ from typing import Any
 
 from genlearn.checks.exercise import Exercise
 from genlearn.checks.result import Result
-from genlearn.checks.verdict import encode, judge, make_inputs
+from genlearn.checks.steps import encode, judge, make_inputs
 from genlearn.grading.job import JobResult, how_it_ended
 from genlearn.grading.seal import BLOCKED, is_student_file
 
