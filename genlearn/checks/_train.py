@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -78,6 +79,20 @@ def check_choice(out: object, choices: tuple[str, ...]) -> str:
     assert isinstance(out, str) and out in choices, (
         f"return one of {', '.join(repr(c) for c in choices)}, got {out!r}")
     return out
+
+
+def predict_then_measure(ex: Any, choices: tuple[str, ...], measure: Callable[[int], dict],
+                         verdict: Callable[[dict], tuple[str, str]]) -> None:
+    """Give the predict-then-measure exercise ``ex`` its one case: the learner's function returns one of
+    ``choices``; the checker runs the experiment ``measure(seed)`` (cache it: the grader measures once)
+    and ``verdict(found)`` returns the measured choice and the sentence that reports and explains it."""
+
+    def measured(inp: dict, out: object) -> None:
+        check_choice(out, choices)
+        answer, report = verdict(measure(inp["seed"]))
+        assert out == answer, f"you predicted {out!r}; {report}"
+
+    ex.case(make=experiment_seed, run=lambda fn, inp: fn())(measured)
 
 
 def direction(new: float, old: float, rel_tol: float, same: str, higher: str, lower: str) -> str:

@@ -8,8 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks._train import check_choice, digits_split, direction, target, train_loop
-from genlearn.checks._train import experiment_seed as _experiment_seed
+from genlearn.checks._train import digits_split, direction, predict_then_measure, target, train_loop
 from genlearn.checks._util import close, grads, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
 
@@ -282,13 +281,13 @@ def kl_versus_beta(betas: tuple[float, ...] = (1.0, 2.0), seed: int = 0, epochs:
     return found
 
 
-@PREDICT_KL_BETA.case(make=_experiment_seed, run=lambda fn, inp: fn())
-def _measured(inp, out):
-    check_choice(out, CHOICES_KL_BETA)
-    kl = kl_versus_beta(seed=inp["seed"])
+def _kl_beta(kl: dict[float, float]) -> tuple[str, str]:
     k1, k2 = kl[1.0], kl[2.0]
     measured = direction(k2, k1, 0.05, "stays the same", "increases", "decreases")
-    assert out == measured, (
-        f"you predicted {out!r}; measured: KL {k1:.1f} nats at beta = 1, {k2:.1f} nats at beta = 2, so it "
-        f"{measured}. Doubling beta doubles the price of each nat the code carries about x, so the encoder "
-        "sends less: posteriors move towards the prior and reconstructions get blurrier")
+    return measured, (
+        f"measured: KL {k1:.1f} nats at beta = 1, {k2:.1f} nats at beta = 2, so it {measured}. Doubling beta "
+        "doubles the price of each nat the code carries about x, so the encoder sends less: posteriors move "
+        "towards the prior and reconstructions get blurrier")
+
+
+predict_then_measure(PREDICT_KL_BETA, CHOICES_KL_BETA, lambda seed: kl_versus_beta(seed=seed), _kl_beta)

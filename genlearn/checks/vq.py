@@ -8,8 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks._train import check_choice, digits_split, direction, target, train_loop
-from genlearn.checks._train import experiment_seed as _experiment_seed
+from genlearn.checks._train import digits_split, direction, predict_then_measure, target, train_loop
 from genlearn.checks._util import close, grads, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
 
@@ -359,13 +358,14 @@ def perplexity_with_restarts(seed: int = 0, epochs: int = 12, num_codes: int = 6
     return found
 
 
-@PREDICT_RESTARTS.case(make=_experiment_seed, run=lambda fn, inp: fn())
-def _measured(inp, out):
-    check_choice(out, CHOICES_RESTARTS)
-    found = perplexity_with_restarts(seed=inp["seed"])
+def _restarts(found: dict[str, float]) -> tuple[str, str]:
     off, on = found["without restarts"], found["with restarts"]
     measured = direction(on, off, 0.1, "no change", "raises", "lowers")
-    assert out == measured, (
-        f"you predicted {out!r}; measured: perplexity {off:.1f} without restarts, {on:.1f} with them ({measured}). "
-        "Codes that start far from the encoder outputs are never chosen, get no gradient and stay dead; a restart "
-        "moves them onto encoder outputs, where they are chosen again, so more codes share the work")
+    return measured, (
+        f"measured: perplexity {off:.1f} without restarts, {on:.1f} with them ({measured}). Codes that start far "
+        "from the encoder outputs are never chosen, get no gradient and stay dead; a restart moves them onto "
+        "encoder outputs, where they are chosen again, so more codes share the work")
+
+
+predict_then_measure(PREDICT_RESTARTS, CHOICES_RESTARTS, lambda seed: perplexity_with_restarts(seed=seed),
+                     _restarts)
