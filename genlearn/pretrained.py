@@ -31,7 +31,10 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["PRETRAINED", "pretrain", "load", "card", "measure", "shipped_dir", "sha256", "Recipe"]
+__all__ = ["PRETRAINED", "pretrain", "load", "card", "measure", "shipped_dir", "sha256", "Recipe", "showcase",
+           "card_sentence", "LABELS"]
+
+LABELS = {"ae": "AE", "vae": "VAE", "vqvae": "VQ-VAE", "vaegan": "VAE-GAN"}
 
 
 @dataclass(frozen=True)
@@ -193,3 +196,39 @@ def load(name: str, folder: str | os.PathLike | None = None) -> nn.Module:
         raise ValueError(f"{path}: SHA-256 {got} does not match its card's {info['sha256']}: the file is damaged "
                          "or not the one the card describes")
     return ckpt.load(path).eval()
+
+
+def card_sentence(name: str, folder: str | os.PathLike | None = None) -> str:
+    """One sentence with the card's numbers: budget, time, and the test metrics beside their real-data values."""
+    info = card(name, folder)
+    m = info["metrics"]
+    nll = (f"NLL {m['nll_bits_per_dim']:.3f} bits/dim ({m['nll_how']})" if m.get("nll_bits_per_dim") is not None
+           else "no likelihood of pixels")
+    return (f"The full-scale {LABELS.get(name, name)}: {info['epochs']} epochs over all {info['train_images']:,} "
+            f"training images, {info['wall_seconds'] / 60:.1f} min on {info['device']} ({info['threads']} thread(s)); "
+            f"on {m['test_images']:,} test images: Frechet {m['frechet']:.1f} (real against real "
+            f"{m['frechet_real_vs_real']:.1f}), classifier confidence {m['confidence']:.2f} on samples (real images "
+            f"{m['confidence_real']:.2f}, ratio {m['confidence'] / m['confidence_real']:.2f}), sharpness "
+            f"{m['sharpness']:.3f} (real {m['sharpness_real']:.3f}), reconstruction error "
+            f"{m['reconstruction_error']:.1f}, {nll}.")
+
+
+def showcase(names: str | list[str], test_x: torch.Tensor, n: int = 10, seed: int = 0,
+             folder: str | os.PathLike | None = None) -> tuple[Any, str]:
+    """The shipped full-scale models ``names``: a figure with ``n`` test images, each model's
+    reconstructions of them and ``n`` of its samples (drawn with ``seed``), and the cards' sentences
+    (:func:`card_sentence`). Returns ``(figure, text)``."""
+    from genlearn.recipes import reconstruction_images, sample_images
+    from genlearn.viz.images import image_rows
+
+    names = [names] if isinstance(names, str) else list(names)
+    x = test_x[:n]
+    models = {name: load(name, folder) for name in names}
+    rows: dict[str, torch.Tensor] = {"test images": x}
+    for name, model in models.items():
+        rows[f"{LABELS.get(name, name)} recon."] = reconstruction_images(model, x)
+    for name, model in models.items():
+        rows[f"{LABELS.get(name, name)} samples"] = sample_images(model, n, torch.Generator().manual_seed(seed))
+    title = (f"Full-scale {', '.join(LABELS.get(k, k) for k in names)} (shipped, trained on all of Fashion-MNIST): "
+             "test images, reconstructions, samples")
+    return image_rows(rows, n, title=title), "\n".join(card_sentence(k, folder) for k in names)

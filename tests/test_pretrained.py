@@ -100,3 +100,21 @@ def test_genlearn_sample_draws_from_a_shipped_model(tmp_path):
                           str(out)], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=300)
     assert run.returncode == 0, run.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_showcase_shows_each_shipped_model_with_its_cards_numbers():
+    """What lessons 04-07 show beside their laptop-scale runs: test images, reconstructions and samples of the
+    shipped models in one titled figure, and each card's numbers in a sentence."""
+    from genlearn.sample_quality import RECOGNISABLE, confidence_line
+    from genlearn.scale import SCALES, fashion
+
+    _, test = fashion(SCALES["laptop"])
+    fig, said = pretrained.showcase(["vae", "vqvae"], test.x, n=6)
+    assert "Full-scale VAE, VQ-VAE" in fig._suptitle.get_text()
+    assert [ax.get_ylabel() for ax in fig.axes] == ["test images", "VAE recon.", "VQ-VAE recon.", "VAE samples",
+                                                   "VQ-VAE samples"]
+    lines = said.splitlines()
+    assert len(lines) == 2 and all("Frechet" in line and "classifier confidence" in line for line in lines)
+    assert f"Frechet {pretrained.card('vae')['metrics']['frechet']:.1f}" in lines[0]
+    line = confidence_line(test.x[:200], test.x[200:400], "fashion", "real")
+    assert "ratio 1.0" in line and "recognisable" in line and str(RECOGNISABLE) in line

@@ -96,6 +96,24 @@ def show_reconstructions(x, x_hat, n: int = 10, labels: Sequence[str] = ("input"
     return fig
 
 
+def image_rows(rows: Mapping[str, object], n: int = 10, title: str | None = None) -> Figure:
+    """One labelled row of ``n`` images per entry of ``rows`` (label -> images ``(N, C, H, W)``), top to
+    bottom in the mapping's order, with an optional ``title``."""
+    if not rows:
+        raise ValueError("rows is empty; expected {label: images}")
+    arrays = {label: _images(imgs, label)[:n] for label, imgs in rows.items()}
+    n = min(len(a) for a in arrays.values())
+    fig = Figure(figsize=(max(3.0, 0.8 * n + 1.2), 0.85 * len(arrays) + (0.4 if title else 0.1)))
+    axes = fig.subplots(len(arrays), 1, squeeze=False)[:, 0]
+    for ax, (label, imgs) in zip(axes, arrays.items(), strict=True):
+        _show(ax, tile_images(imgs[:n].transpose(0, 3, 1, 2), ncols=n))
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def latent_scatter(z, labels=None, dims: tuple[int, int] = (0, 1), title: str | None = None,
                    s: float = 6.0) -> Figure:
     """Codes ``z`` (N, d) as points in the plane of latent dimensions ``dims``, coloured by label."""
