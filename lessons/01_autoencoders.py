@@ -317,7 +317,7 @@ assert noise_results[3.0][1] > noise_results[1.0][1]
 # It is biased upwards for small sets, so it is always read beside the **real-versus-real** value (two
 # disjoint halves of the real test digits): the [measurement protocol](glossary.md#measurement-protocol) of the course.
 #
-# And a third, fair guess that the first edition missed: fit a Gaussian to the *training codes*
+# And a third, fair guess: fit a Gaussian to the *training codes*
 # (`AE.fit_prior`) and draw from it. That is the honest best a plain autoencoder can do.
 
 # %%
@@ -363,7 +363,7 @@ assert tv["z ~ N(0, I)"] > 2 * tv["reconstructions of test digits"]
 
 # %% [markdown]
 # So $N(0, I)$ is a strawman for an autoencoder: its codes were never asked to have that scale. With
-# a Gaussian fitted to its codes the samples come closer (the last row of the Frechet table), and
+# a Gaussian fitted to its codes the samples come closer (the line "z ~ Gaussian fitted to the training codes" of the Frechet printout), and
 # lessons 04 and 07 keep that fair rival beside the VAE. What the plain autoencoder lacks is any
 # *training* pressure on where codes may lie: the VAE (lesson 04) adds it, training the decoder on
 # *noisy* codes and pulling all codes towards a fixed prior.

@@ -454,12 +454,12 @@ print(verdict_table(verdicts6))
 
 # %% [markdown]
 # Read the table, not a hope. At this budget the fair rival's samples are at least as close to the
-# data as the VAE's (the first verdict does not hold for the VAE; on the 8x8 digits lesson 07 of the
-# first edition found the same), and neither model is anywhere near the real-versus-real value. Both
+# data as the VAE's (the first verdict does not hold for the VAE), and neither model is anywhere near
+# the real-versus-real value. Both
 # beat the independent-pixel baseline. What the VAE adds is not better samples here but a *training
 # objective that is itself a bound on $\log p(x)$*: the AE's bound was bolted on after training,
-# with a posterior width picked from a grid. The table's second row is the measured comparison of
-# those bounds.
+# with a posterior width picked from a grid. The verdict "VAE's test NLL lower than the AE's bound" is
+# the measured comparison of those bounds.
 
 # %%
 assert verdicts6[0].verdict != "HOLDS"  # the strawman's defeat does not survive a fair rival
@@ -473,8 +473,8 @@ for rs in runs.values():  # and run by run
 # In a continuous latent space, directions carry meaning. The seed articles' "glasses vector" is the
 # average code of faces with glasses minus the average without; here the **class vectors** are the
 # mean codes of each garment class. Move the codes of test sneakers by (mean ankle boot - mean
-# sneaker), decode, and ask the classifier what it sees. The control the first edition lacked:
-# decoding the ankle-boot centroid itself is also classified as an ankle boot, so the test of
+# sneaker), decode, and ask the classifier what it sees. The control: decoding the ankle-boot
+# centroid itself is also classified as an ankle boot, so the test of
 # arithmetic is whether the moved codes keep something of *each* sneaker - measured as how different
 # the decoded images stay from one another.
 
@@ -531,7 +531,8 @@ assert mid_slerp >= mid_linear - 1e-6
 # were missing there, and each has its own fix:
 #
 # * **the data**: two pictures do not say what lies between them, so *no* model can draw a
-#   three-quarter moon from them. The VAE is no exception (first row below);
+#   three-quarter moon from them. The VAE is no exception (the verdict on the midpoint's closest real moon,
+#   below);
 # * **the code space**: with the 101 phases from half to full in the training data, is every point of
 #   the line from the half-moon code to the full-moon code a real moon? The AE's codes need not fill
 #   the line; the VAE's noise and pull towards the prior leave it no unexplored gap.
@@ -605,8 +606,7 @@ assert all(float(v["dist"].max()) < float(a["dist"].max())
 # Averages of differently placed edges are smeared, so the VAE's samples $\mathbb{E}[x|z]$ are less
 # sharp than the images it was trained on. Sharpness is the mean image-gradient magnitude
 # (`genlearn.sample_quality.sharpness`), measured against the real images *as they are* (grey, not
-# binarised: the first edition compared grey means with binary digits and so measured "grey", not
-# "blur"). First the measure itself: real training images against real test images must show no blur.
+# binarised: grey means against binary images would measure "grey", not "blur"). First the measure itself: real training images against real test images must show no blur.
 
 # %%
 sharp_test = sharpness(test.x).mean().item()
@@ -652,9 +652,9 @@ fig
 #
 # * $\beta = 1$ (the plain ELBO);
 # * $\beta = 8$: the KL weighted eight times (provokes collapse; at $\beta = 2$ nothing collapsed on these
-#   garments, unlike the first edition's 8x8 digits - one reason to measure rather than repeat);
+#   garments);
 # * $\beta = 8$ with a **[KL warm-up](glossary.md#kl-warm-up)** over the first quarter of the epochs only
-#   (so most training happens at the final $\beta$, unlike the first edition's 40 of 60);
+#   (so most training happens at the final $\beta$);
 # * $\beta = 8$ with free bits, 0.25 nats per dimension.
 
 # %%

@@ -401,8 +401,8 @@ assert shrink_distance > 2 and shrink_length > 2 and 0.2 < shrink_distance / shr
 # $\beta = 2$ (HOLDS). But the squared length of the encoder outputs falls too, on every seed
 # (asserted; its verdict HOLDS unless one seed shrinks much less than the others, and then reads
 # INCONCLUSIVE), by a factor of the same order (within 5x of the distance's, asserted): the encoder escapes much of the penalty by shrinking its whole latent space
-# (the codes follow, and the decoder undoes the scale). The last two rows say what is left
-# once the scale is divided out - the relative error - and what happens to the reconstruction;
+# (the codes follow, and the decoder undoes the scale). The verdicts on the relative error and on
+# reconstruction say what is left once the scale is divided out - the relative error - and what happens to the reconstruction;
 # where they read INCONCLUSIVE, three seeds at this budget cannot tell. The VQ-VAE paper
 # reports that its results hardly changed for $\beta$ between 0.1 and 2; the printed rows are
 # what our budget measures, and where they read DOES NOT for "beta 2 reconstructs better",
@@ -537,8 +537,7 @@ assert rd_verdicts[0].verdict != DOES_NOT
 # whether that extra information buys a better reconstruction, and the third whether the
 # sum, the bound, improves. Read the three together: a more evenly used codebook is *not
 # automatically* a better model of the data; it moves the model along the rate-distortion
-# trade-off, and only the sum decides. (On 8x8 digits, an earlier version of this course
-# found the healthy codebook with the *worse* bound.) Beside the bounds, the independent-pixel
+# trade-off, and only the sum decides. Beside the bounds, the independent-pixel
 # baseline: at this small budget, compare the printed bounds with it before calling any of
 # these models good.
 

@@ -333,8 +333,8 @@ for name in ARMS:
 # samples have a sharpness closer to the real garments' and a lower Frechet distance than the
 # VAE's, and so do the samples of the model with the learned similarity and **no** GAN term.
 # The VAE's samples are blurry: below 80 % of the real sharpness on every seed (asserted run by run;
-# the interval is in the second table). The last two rows
-# isolate the GAN term itself: its mean effect is less than a fifth of the learned similarity's
+# the interval is in the second table). The two verdicts on the GAN term ("GAN term on pixels", "GAN
+# term on features") isolate the GAN term itself: its mean effect is less than a fifth of the learned similarity's
 # (the printed shares, asserted), because at this weight the decoder's GAN term (a few [nats](glossary.md#nat)
 # per image) is tiny beside the similarity term: more than 20 times smaller on every seed (printed, asserted). So at this budget the learned
 # similarity, not the [adversarial term](glossary.md#adversarial-term), does almost all of the sharpening. The source article
@@ -478,10 +478,9 @@ assert unstable[0].verdict == HOLDS and unstable[-1].verdict == HOLDS
 # %% [markdown]
 # The first verdict HOLDS: the fast discriminator wins its game (its loss is lower), and the last
 # one HOLDS too: its samples are farther from the real garments (Frechet). The second verdict
-# compares the two runs' reconstructions in the one fixed feature space. An earlier version of
-# this lesson compared the similarity terms of the two runs directly - numbers measured in two
-# different discriminators' features - and *told* you that the features "keep growing". Measured
-# within each run, the feature size does grow over the first epochs in most runs, but the third
+# compares the two runs' reconstructions in the one fixed feature space (the similarity terms of two
+# runs are measured in two different discriminators' features and cannot be compared directly).
+# Measured within each run, the feature size does grow over the first epochs in most runs, but the third
 # and fourth verdicts show how far three seeds support "keeps growing" (last epoch against first,
 # in each run): where they read INCONCLUSIVE, the growth is real in some runs and not in others,
 # and we do not claim it.
@@ -535,13 +534,13 @@ three_verdicts = [
             [kls["two classes", s] for s in SEEDS]),
     compare("three-class codes are closer to the prior than the VAE's", [kls["three classes", s] for s in SEEDS],
             [kls["VAE", s] for s in SEEDS]),
-    compare("the old finding: the VAE's codes at less than half the VAE-GANs' KL", [kls["VAE", s] for s in SEEDS],
+    compare("the VAE's codes at less than half the VAE-GANs' KL", [kls["VAE", s] for s in SEEDS],
             [0.5 * min(kls["two classes", s], kls["three classes", s]) for s in SEEDS]),
 ]
 print(verdict_table(three_verdicts))
 assert all(accuracy[s] > 0.6 for s in SEEDS)
 assert three_verdicts[0].verdict != HOLDS and three_verdicts[2].verdict != HOLDS
-# the old lesson's finding (VAE codes at less than half the VAE-GANs' KL) does not hold at matched weights:
+# "the VAE's codes at less than half the VAE-GANs' KL" does not hold at matched weights:
 assert all(kls["VAE", s] > 0.5 * min(kls["two classes", s], kls["three classes", s]) for s in SEEDS)
 
 # %% [markdown]
@@ -557,10 +556,8 @@ assert all(kls["VAE", s] > 0.5 * min(kls["two classes", s], kls["three classes",
 #   flexible decoder can, and the encoder's `code` term can also be met by making
 #   reconstructions *worse*.
 # * The second verdict compares with the VAE of section 3, whose KL term has the same weight 1
-#   against a similarity weight of 50. An earlier version of this lesson, whose VAE had a
-#   Bernoulli likelihood (weight 1 on its reconstruction), found the VAE's codes much closer to
-#   the prior than either VAE-GAN's (less than half their KL); at matched weights that does not
-#   hold on any seed (asserted run by run; the third verdict, asserted not to read HOLDS), and the
+#   against a similarity weight of 50. Is the VAE's code distribution much closer to the prior than
+#   either VAE-GAN's (less than half their KL)? At matched weights that does not hold on any seed (asserted run by run; the third verdict, asserted not to read HOLDS), and the
 #   printed KLs show where each model lands.
 #
 # Measuring, rather than trusting the story, is the point of this section.

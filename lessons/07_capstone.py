@@ -204,8 +204,8 @@ fig
 #   the VAE-GAN's and against the real images as they are.
 # * **"VAE-GAN samples are better."** Sharper is not the same as closer to the data: the Frechet
 #   distance decides that.
-# * **"VQ-VAE is easier to train than VAE-GAN."** The first edition compared the VQ-VAE's loss with the
-#   VAE-GAN decoder's adversarial loss, two different kinds of objective; that comparison is dropped.
+# * **"VQ-VAE is easier to train than VAE-GAN."** The two models' losses are different kinds of
+#   objective (a likelihood-like reconstruction against an adversarial game) and cannot be compared.
 #   Here "easier" means what a user sees: at the same budget and seeds, which one's samples are
 #   closer to the data, and which one's Frechet distance varies less from seed to seed.
 # * **"An AE cannot generate."** Against the fair rival (a Gaussian fitted to its codes).
@@ -239,23 +239,25 @@ print(f"relative seed-to-seed spread of the Frechet distance: VQ-VAE {vq_spread:
 #
 # * **Blur** holds against the real images: the VAE's samples are less sharp than real garments, by
 #   the same measure that finds no blur between two sets of real images (lesson 04). Against the
-#   VAE-GAN it is the first row: HOLDS at base seed 0, but the VAE-GAN's sharpness varies from seed to
+#   VAE-GAN it is "VAE samples blurrier than VAE-GAN samples": HOLDS at base seed 0, but the VAE-GAN's sharpness varies from seed to
 #   seed at this short budget, and for another base seed three seeds could not decide (INCONCLUSIVE);
 #   the opposite verdict, the VAE sharper, is asserted never to appear. Lesson 06, at its matched
 #   weights, finds the VAE-GAN sharper (HOLDS).
 # * **Sharper is not closer.** Whether the VAE-GAN's samples are also closer to the data than this
-#   VAE's is the third row. Mind which VAE: here it is lesson 04's, trained on a likelihood of the grey
+#   VAE's is "VAE-GAN samples closer to the data (Frechet)". Mind which VAE: here it is lesson 04's, trained on a likelihood of the grey
 #   levels. Lesson 06 compares the VAE-GAN with the VAE it is built from (the same networks, a pixel
 #   similarity of the same weight, no [GAN](glossary.md#gan) term) and finds the VAE-GAN ahead on both scores; that
 #   matched comparison is lesson 06's, and nothing here contradicts it - the two tables answer two
 #   questions, and neither finds the VAE's samples sharper than the VAE-GAN's.
-# * **"VQ-VAE is easier to train"**: the fourth row. Its samples come from a PixelCNN prior over 7x7
+# * **"VQ-VAE is easier to train"**: "VQ-VAE samples closer to the data than VAE-GAN samples". Its samples come from a PixelCNN prior over 7x7
 #   code maps, the one model here whose prior is learned from the codes.
-# * **The AE, given a fair prior, generates**: the fifth row. Its samples are the decodings of codes
+# * **The AE, given a fair prior, generates**: "AE + fitted Gaussian samples closer to the data than VAE
+#   samples". Its samples are the decodings of codes
 #   drawn near real images' codes, and its fitted Gaussian matches where its codes actually lie; the
 #   VAE's codes do not fill its fixed $N(0, I)$ prior (lesson 04, section 1), so prior samples land in
 #   regions no training image was encoded to. What the VAE offers instead is a trained likelihood bound.
-# * **Far from real data, all four**: the last four rows. Every model's Frechet distance is more than
+# * **Far from real data, all four**: the four "Frechet above twice the real-versus-real value"
+#   verdicts. Every model's Frechet distance is more than
 #   twice the real-versus-real value at this budget (a verdict, and run by run), so "closer to the
 #   data" above means less far, not close.
 
