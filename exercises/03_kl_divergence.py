@@ -34,7 +34,7 @@ import math
 
 import torch
 
-from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
+from genlearn.checks import check, demo, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: KL between discrete distributions
@@ -98,6 +98,7 @@ check("kl_mc_normal", kl_mc_normal)
 # Your closed form and your Monte Carlo estimate agree, as in the lesson:
 
 # %%
-est, se = kl_mc_normal(1.0, 0.5, 50_000, torch.Generator().manual_seed(0))
-exact = kl_closed_form(torch.tensor(1.0, dtype=torch.float64), torch.tensor(0.5, dtype=torch.float64))
-print(f"closed form {float(exact):.4f}; Monte Carlo {float(est):.4f} +- {float(se):.4f}")
+with demo("kl_mc_normal, kl_closed_form"):  # until your code above runs: one line, and Run All goes on
+    est, se = kl_mc_normal(1.0, 0.5, 50_000, torch.Generator().manual_seed(0))
+    exact = kl_closed_form(torch.tensor(1.0, dtype=torch.float64), torch.tensor(0.5, dtype=torch.float64))
+    print(f"closed form {float(exact):.4f}; Monte Carlo {float(est):.4f} +- {float(se):.4f}")

@@ -35,7 +35,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
+from genlearn.checks import check, demo, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the reparameterisation trick
@@ -151,18 +151,19 @@ class TinyVAE(torch.nn.Module):
 # %% tags=["nbval-ignore-output"]
 from genlearn.data import load_digits  # noqa: E402
 
-digits = load_digits("train", binarize=True).x.flatten(1)
-torch.manual_seed(0)
-my_vae = TinyVAE(64, 8)
-optimizer = torch.optim.Adam(my_vae.parameters(), lr=1e-3)
-for epoch in range(30):
-    for batch in digits[torch.randperm(len(digits))].split(100):
-        loss = my_vae.loss(batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    if epoch % 10 == 9:
-        print(f"epoch {epoch + 1}: -ELBO {loss.item():.1f} nats")
+with demo("vae_build_train"):  # until your code above runs: one line, and Run All goes on
+    digits = load_digits("train", binarize=True).x.flatten(1)
+    torch.manual_seed(0)
+    my_vae = TinyVAE(64, 8)
+    optimizer = torch.optim.Adam(my_vae.parameters(), lr=1e-3)
+    for epoch in range(30):
+        for batch in digits[torch.randperm(len(digits))].split(100):
+            loss = my_vae.loss(batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        if epoch % 10 == 9:
+            print(f"epoch {epoch + 1}: -ELBO {loss.item():.1f} nats")
 
 # %%
 check("vae_build_train", TinyVAE)

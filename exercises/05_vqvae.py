@@ -37,7 +37,7 @@ import math
 
 import torch
 
-from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
+from genlearn.checks import check, demo, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the nearest code
@@ -140,24 +140,25 @@ class MyQuantizer(torch.nn.Module):
 from genlearn.data import load_digits  # noqa: E402
 from genlearn.models import VQVAE  # noqa: E402
 
-digits = load_digits("train", binarize=True).x
-torch.manual_seed(0)
-layer = MyQuantizer(32, 8)
-model = VQVAE((1, 8, 8), 32, 8, channels=(16, 32))
-with torch.no_grad():  # start the codes at encoder outputs: one position of each of 32 images
-    layer.codebook.copy_(model.encode(digits[:32]).flatten(2)[torch.arange(32), :, torch.arange(32) % 4])
-optimizer = torch.optim.Adam([*model.encoder.parameters(), *model.decoder.parameters(), *layer.parameters()],
-                             lr=1e-3)
-for _epoch in range(10):
-    for batch in digits[torch.randperm(len(digits))].split(100):
-        quantized, indices, codebook_loss, commitment_loss = layer(model.encode(batch))
-        recon = torch.nn.functional.binary_cross_entropy_with_logits(
-            model.decode(quantized), batch, reduction="sum") / len(batch)
-        loss = recon + codebook_loss + commitment_loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-print(f"reconstruction {recon.item():.1f} nats, perplexity {code_perplexity(indices, 32):.1f} of 32 codes")
+with demo("vq_build_train"):  # until your code above runs: one line, and Run All goes on
+    digits = load_digits("train", binarize=True).x
+    torch.manual_seed(0)
+    layer = MyQuantizer(32, 8)
+    model = VQVAE((1, 8, 8), 32, 8, channels=(16, 32))
+    with torch.no_grad():  # start the codes at encoder outputs: one position of each of 32 images
+        layer.codebook.copy_(model.encode(digits[:32]).flatten(2)[torch.arange(32), :, torch.arange(32) % 4])
+    optimizer = torch.optim.Adam([*model.encoder.parameters(), *model.decoder.parameters(), *layer.parameters()],
+                                 lr=1e-3)
+    for _epoch in range(10):
+        for batch in digits[torch.randperm(len(digits))].split(100):
+            quantized, indices, codebook_loss, commitment_loss = layer(model.encode(batch))
+            recon = torch.nn.functional.binary_cross_entropy_with_logits(
+                model.decode(quantized), batch, reduction="sum") / len(batch)
+            loss = recon + codebook_loss + commitment_loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    print(f"reconstruction {recon.item():.1f} nats, perplexity {code_perplexity(indices, 32):.1f} of 32 codes")
 
 # %%
 check("vq_build_train", MyQuantizer)
@@ -200,9 +201,10 @@ check("predict_restarts", predict_restarts_effect)
 # %%
 from genlearn.models.vq import VectorQuantizer, perplexity
 
-torch.manual_seed(0)
-vq = VectorQuantizer(32, 6, channel_dim=-1).double()
-vq.init_codebook(torch.randn(32, 6, dtype=torch.float64))
-z = torch.randn(200, 6, dtype=torch.float64)
-assert torch.equal(vq.nearest(z), nearest_code(z, vq.codebook.detach()))
-assert math.isclose(code_perplexity(vq.nearest(z), 32), perplexity(vq.nearest(z), 32).item(), rel_tol=1e-9)
+with demo("nearest_code, code_perplexity"):  # until your code above runs: one line, and Run All goes on
+    torch.manual_seed(0)
+    vq = VectorQuantizer(32, 6, channel_dim=-1).double()
+    vq.init_codebook(torch.randn(32, 6, dtype=torch.float64))
+    z = torch.randn(200, 6, dtype=torch.float64)
+    assert torch.equal(vq.nearest(z), nearest_code(z, vq.codebook.detach()))
+    assert math.isclose(code_perplexity(vq.nearest(z), 32), perplexity(vq.nearest(z), 32).item(), rel_tol=1e-9)

@@ -38,7 +38,7 @@ import math
 
 import torch
 
-from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
+from genlearn.checks import check, demo, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the trapezoid rule
@@ -120,9 +120,10 @@ check("loglog_slope", loglog_slope)
 # falls with slope about $-1/2$, the trapezoid rule's much faster.
 
 # %%
-ns = torch.tensor([16.0, 64.0, 256.0, 1024.0, 4096.0])
-pdf = lambda x: 2 * x  # noqa: E731  (p(x) = 2x on [0, 1], mean 2/3)
-gen = torch.Generator().manual_seed(0)
-trap_err = torch.tensor([abs(float(trapezoid_rule(lambda x: x, pdf, torch.linspace(0, 1, int(n) + 1, dtype=torch.float64))) - 2 / 3) for n in ns])
-mc_se = torch.tensor([float(monte_carlo_estimate(lambda x: x, lambda k: torch.rand(k, 2, generator=gen, dtype=torch.float64).max(1).values, int(n))[1]) for n in ns])
-print(f"trapezoid slope {float(loglog_slope(ns, trap_err)):+.2f}; Monte Carlo standard-error slope {float(loglog_slope(ns, mc_se)):+.2f}")
+with demo("trapezoid_rule, monte_carlo_estimate, loglog_slope"):  # until your code above runs: one line, and Run All goes on
+    ns = torch.tensor([16.0, 64.0, 256.0, 1024.0, 4096.0])
+    pdf = lambda x: 2 * x  # noqa: E731  (p(x) = 2x on [0, 1], mean 2/3)
+    gen = torch.Generator().manual_seed(0)
+    trap_err = torch.tensor([abs(float(trapezoid_rule(lambda x: x, pdf, torch.linspace(0, 1, int(n) + 1, dtype=torch.float64))) - 2 / 3) for n in ns])
+    mc_se = torch.tensor([float(monte_carlo_estimate(lambda x: x, lambda k: torch.rand(k, 2, generator=gen, dtype=torch.float64).max(1).values, int(n))[1]) for n in ns])
+    print(f"trapezoid slope {float(loglog_slope(ns, trap_err)):+.2f}; Monte Carlo standard-error slope {float(loglog_slope(ns, mc_se)):+.2f}")

@@ -39,7 +39,7 @@ if importlib.util.find_spec("genlearn") is None:
 import torch
 import torch.nn.functional as F
 
-from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
+from genlearn.checks import check, demo, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the best guess under squared error
@@ -195,14 +195,15 @@ from genlearn.data import load_digits  # noqa: E402
 from genlearn.models import VAEGAN  # noqa: E402
 from genlearn.sample_quality import sharpness  # noqa: E402
 
-digits = load_digits("train").x
-torch.manual_seed(0)
-model = VAEGAN((1, 8, 8), 8, hidden=(64,), dis_channels=(8, 16))
-optimizers = {g: torch.optim.Adam(p, lr=1e-3, betas=(0.5, 0.999)) for g, p in model.parameter_groups().items()}
-for _epoch in range(5):
-    for batch in digits[torch.randperm(len(digits))].split(100):
-        vaegan_train_step(model, batch, optimizers)
-print(f"sample sharpness after 5 epochs: {sharpness(model.sample(300)).mean():.3f}")
+with demo("vaegan_build_step"):  # until your code above runs: one line, and Run All goes on
+    digits = load_digits("train").x
+    torch.manual_seed(0)
+    model = VAEGAN((1, 8, 8), 8, hidden=(64,), dis_channels=(8, 16))
+    optimizers = {g: torch.optim.Adam(p, lr=1e-3, betas=(0.5, 0.999)) for g, p in model.parameter_groups().items()}
+    for _epoch in range(5):
+        for batch in digits[torch.randperm(len(digits))].split(100):
+            vaegan_train_step(model, batch, optimizers)
+    print(f"sample sharpness after 5 epochs: {sharpness(model.sample(300)).mean():.3f}")
 
 # %%
 check("vaegan_build_step", vaegan_train_step)

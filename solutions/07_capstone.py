@@ -34,7 +34,7 @@ import math
 
 import torch
 
-from genlearn.checks import check, hint  # noqa: F401 - hint("id") is there when you are stuck
+from genlearn.checks import check, demo, hint  # noqa: F401 - hint("id") is there when you are stuck
 
 # %% [markdown]
 # ## Exercise 1: the Frechet distance between two Gaussians
@@ -99,10 +99,11 @@ check("bits_per_dim", bits_per_dim)
 # %%
 from genlearn.data import load_digits  # noqa: E402
 
-x = load_digits("test").x.double()
-blurred = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-print(f"sharpness: real {image_sharpness(x).mean():.3f}, blurred {image_sharpness(blurred).mean():.3f}")
-print(f"a VAE at 0.44 nats per pixel... {bits_per_dim(0.44 * 64, 64):.3f} bits per pixel")
+with demo("image_sharpness, bits_per_dim"):  # until your code above runs: one line, and Run All goes on
+    x = load_digits("test").x.double()
+    blurred = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    print(f"sharpness: real {image_sharpness(x).mean():.3f}, blurred {image_sharpness(blurred).mean():.3f}")
+    print(f"a VAE at 0.44 nats per pixel... {bits_per_dim(0.44 * 64, 64):.3f} bits per pixel")
 
 # %% [markdown]
 # ## Exercise 4 (build and train): make an autoencoder generative
@@ -136,15 +137,16 @@ from genlearn.models.ae import ae_loss  # noqa: E402
 from genlearn.sample_quality import digit_frechet_distance  # noqa: E402
 from genlearn.train import fit  # noqa: E402
 
-digits = load_digits("train").x
-torch.manual_seed(0)
-ae = AE((1, 8, 8), 4, hidden=(128,))
-fit(ae, ae_loss, digits, 30, seed=0, progress=False)
-with torch.no_grad():
-    fitted = ae.decode_mean(sample_fitted_gaussian(ae.encode(digits), 1000, torch.Generator().manual_seed(0)))
-    standard = ae.decode_mean(torch.randn(1000, 4))
-print(f"Frechet distance: fitted Gaussian {digit_frechet_distance(fitted):.1f}, "
-      f"N(0, I) {digit_frechet_distance(standard):.1f}")
+with demo("gaussian_prior_build"):  # until your code above runs: one line, and Run All goes on
+    digits = load_digits("train").x
+    torch.manual_seed(0)
+    ae = AE((1, 8, 8), 4, hidden=(128,))
+    fit(ae, ae_loss, digits, 30, seed=0, progress=False)
+    with torch.no_grad():
+        fitted = ae.decode_mean(sample_fitted_gaussian(ae.encode(digits), 1000, torch.Generator().manual_seed(0)))
+        standard = ae.decode_mean(torch.randn(1000, 4))
+    print(f"Frechet distance: fitted Gaussian {digit_frechet_distance(fitted):.1f}, "
+          f"N(0, I) {digit_frechet_distance(standard):.1f}")
 
 # %%
 check("gaussian_prior_build", sample_fitted_gaussian)

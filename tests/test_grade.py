@@ -20,7 +20,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from genlearn.bench import grade as grade_bench
+from genlearn.bench import grade_class as grade_bench
 from genlearn.checks.exercise import registry
 from genlearn.checks.steps import make_inputs
 

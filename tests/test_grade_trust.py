@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from test_grade import GOOD, KEY_IMPORT, READS_SOLUTIONS, _instructor, notebook, with_
 
-from genlearn.bench import grade as grade_bench
+from genlearn.bench import grade_class as grade_bench
 from genlearn.checks.result import Result
 from genlearn.grading.runner import JobResult
 

@@ -6,6 +6,8 @@ In an exercise notebook::
     def kl_logvar(mu, logvar): ...
     check("kl_logvar", kl_logvar)   # one line: PASS, TODO or FAIL with what is wrong
     hint("kl_logvar")               # the next hint each time it is called
+    with demo("vae_build_train"):   # a cell that runs the learner's code: one TODO line until it exists
+        my_vae = TinyVAE(64, 8)
 
 From a terminal::
 
@@ -15,7 +17,7 @@ From a terminal::
 Exercises are declared by concept (``genlearn.checks.kl``, ``.vae``, ...; see
 :mod:`genlearn.checks.exercise`); a notebook's own ``check("id", fn)`` calls say which
 exercises it holds. Each check case has three steps - inputs made by the checker, a run step
-that only calls the student's function, a verify step in the checker (:mod:`.verdict`) - so
+that only calls the student's function, a verify step in the checker (:mod:`.steps`) - so
 ``genlearn grade`` decides the verdict outside the student's process.
 """
 
@@ -24,11 +26,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from genlearn.checks.cells import demo
 from genlearn.checks.exercise import Case, Exercise, exercise, registry
 from genlearn.checks.notebook import load_notebook
 from genlearn.checks.result import Result
 
-__all__ = ["check", "hint", "hints", "run_check", "exercise", "registry", "Exercise", "Case", "Result",
+__all__ = ["check", "hint", "hints", "demo", "run_check", "exercise", "registry", "Exercise", "Case", "Result",
            "ExerciseFailed", "load_notebook"]
 
 STRICT_ENV = "GENLEARN_CHECKS_STRICT"

@@ -112,6 +112,13 @@ def _has_contents(cell: types.CellType) -> bool:
     return True
 
 
+def _no_demo(name: str) -> Any:
+    """Where the real checks never loaded: a demo cell runs as it is."""
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
 def _stand_in() -> types.ModuleType:
     module = types.ModuleType("genlearn.checks", "genlearn's checks are not available while grading: check() "
                               "and hint() do nothing here; your functions are checked by the grader.")
@@ -120,8 +127,12 @@ def _stand_in() -> types.ModuleType:
         return None
 
     module.check = module.hint = module.run_check = check  # type: ignore[attr-defined]
+    # the real demo(), taken before the real module leaves sys.modules: no answer key in it, and a learner's
+    # unfinished demo cell prints the same TODO line as in class
+    cells = sys.modules.get("genlearn.checks.cells")  # two imports, no answer key: kept for the demo cells
+    module.demo = getattr(cells, "demo", None) or _no_demo  # type: ignore[attr-defined]
     module.__path__ = []  # type: ignore[attr-defined]
-    module.__all__ = ["check", "hint"]  # type: ignore[attr-defined]
+    module.__all__ = ["check", "hint", "demo"]  # type: ignore[attr-defined]
     return module
 
 
@@ -231,6 +242,7 @@ def seal(runs: dict[str, list[Callable]], display_name: str, forbid: list[str] |
         tracker.wrap(dotted)
     _prune([f for steps in runs.values() for f in steps] + list(machinery))
     _RUNS.clear()
+    stand_in = _stand_in()  # before genlearn.checks.cells leaves sys.modules (it lends demo())
     for name in [n for n in sys.modules if _blocked(n)]:
         del sys.modules[name]
     genlearn = sys.modules.get("genlearn")
@@ -238,6 +250,6 @@ def seal(runs: dict[str, list[Callable]], display_name: str, forbid: list[str] |
         if genlearn is not None and attr in vars(genlearn):
             delattr(genlearn, attr)
     sys.meta_path.insert(0, _Blocker())
-    sys.modules["genlearn.checks"] = _stand_in()
+    sys.modules["genlearn.checks"] = stand_in
     importlib.invalidate_caches()
     return tracker
