@@ -15,7 +15,9 @@ the one budget of the model-versus-model comparisons that lessons 06 and 07 shar
 :func:`genlearn.recipes.build` at this scale), so the two lessons measure the same runs.
 ``GENLEARN_SEED`` (default 0) is the base seed; a lesson
 draws every seed as ``base_seed() + k``, so ``tools/seed_sweep.py`` can check that every
-assert holds for base seeds 0 to 4.
+assert holds for other base seeds. ``GENLEARN_THREADS`` (default 1) is the number of CPU threads a
+lesson trains with (:func:`lesson_threads`): one thread gives the same bits on every run, and
+another count is another floating-point path, the way a learner's machine differs.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ import torch
 from genlearn.data import Images, load_fashion_mnist
 from genlearn.runtime import device as best_device
 
-__all__ = ["Scale", "SCALES", "current", "base_seed", "fashion", "SCALE_ENV", "SEED_ENV"]
+__all__ = ["Scale", "SCALES", "current", "base_seed", "lesson_threads", "fashion", "SCALE_ENV", "SEED_ENV",
+           "THREADS_ENV"]
 
 SCALE_ENV = "GENLEARN_SCALE"
 REQUIRE_ENV = "GENLEARN_REQUIRE_DEVICE"
 SEED_ENV = "GENLEARN_SEED"
+THREADS_ENV = "GENLEARN_THREADS"
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,14 @@ def base_seed() -> int:
     raw = os.environ.get(SEED_ENV, "0").strip() or "0"
     if not raw.isdigit():
         raise ValueError(f"{SEED_ENV} must be an integer >= 0, got {raw!r}")
+    return int(raw)
+
+
+def lesson_threads() -> int:
+    """The CPU threads a lesson trains with: ``GENLEARN_THREADS`` (default 1), an integer >= 1."""
+    raw = os.environ.get(THREADS_ENV, "1").strip() or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{THREADS_ENV} must be an integer >= 1, got {raw!r}")
     return int(raw)
 
 

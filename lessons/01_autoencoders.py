@@ -47,13 +47,13 @@ from genlearn import seed_everything
 from genlearn.data import load_digits, moon_phases
 from genlearn.models import AE, ae_loss
 from genlearn.models.latent import decode_points, encode_mean, interpolate
-from genlearn.scale import base_seed
+from genlearn.scale import base_seed, lesson_threads
 from genlearn.train import fit
 from genlearn.viz import image_grid, interpolation_strip, latent_scatter, loss_curves, show_reconstructions
 from genlearn.widgets import interpolation_slider, latent_explorer
 
 SEED = base_seed()  # GENLEARN_SEED, default 0: every assert below holds for seeds 0-4
-seed_everything(SEED, threads=1)  # one CPU thread: the same numbers on every machine (and fast for small nets)
+seed_everything(SEED, threads=lesson_threads())  # GENLEARN_THREADS, default one: the same numbers on every run
 train, test = load_digits("train"), load_digits("test")
 print(f"train {tuple(train.x.shape)}, test {tuple(test.x.shape)}, pixel range [{train.x.min():.0f}, {train.x.max():.0f}]")
 

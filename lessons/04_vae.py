@@ -56,7 +56,7 @@ from genlearn.models import AE, VAE, DiscretizedLogistic, LinearGaussian, ae_los
 from genlearn.models.latent import decode_points, encode_mean, interpolate, slerp, traverse
 from genlearn.models.nets import ConvDecoder
 from genlearn.sample_quality import confidence_line, fashion_classifier, frechet, frechet_reference, sharpness
-from genlearn.scale import base_seed, current, fashion
+from genlearn.scale import base_seed, current, fashion, lesson_threads
 from genlearn.train import fit
 from genlearn.verdict import compare, verdict_table
 from genlearn.viz import image_grid, interpolation_strip
@@ -65,7 +65,7 @@ from genlearn.widgets import interpolation_slider, latent_explorer
 S, SEED = current(), base_seed()
 SEEDS = [SEED + k for k in range(3)]  # every comparison: three seeds, paired
 DEVICE = S.device
-seed_everything(SEED, threads=1)  # one CPU thread: the same numbers on every machine
+seed_everything(SEED, threads=lesson_threads())  # GENLEARN_THREADS, default one: the same numbers on every run
 train, test = fashion(S)
 REF = test.x[:1000]  # the fixed reference set of every Frechet distance in the course (1,000 test images)
 N_SAMPLES = 1000
@@ -77,7 +77,7 @@ print(f"scale {S.name}: train {tuple(train.x.shape)}, test {tuple(test.x.shape)}
 def train_vae(latent_dim, seed, epochs=10, x=None, **kw):
     """A VAE with the course's MLP and a discretized-logistic likelihood (256 grey levels)."""
     warm = kw.pop("warmup", None)
-    seed_everything(seed, threads=1)
+    seed_everything(seed, threads=lesson_threads())
     model = VAE((1, 28, 28), latent_dim, hidden=S.hidden, likelihood="logistic", levels=256, **kw)
     fit(model, vae_loss, train.x if x is None else x, S.epochs(epochs), lr=2e-3, seed=seed, device=DEVICE,
         progress=False, before_epoch=warm)
@@ -420,7 +420,7 @@ assert pixels_verdict.holds and all(b < baseline_bits for b in vae2_bits) and ba
 
 # %%
 def train_ae(latent_dim, seed, epochs=10):
-    seed_everything(seed, threads=1)
+    seed_everything(seed, threads=lesson_threads())
     model = AE((1, 28, 28), latent_dim, hidden=S.hidden)
     fit(model, ae_loss, train.x, S.epochs(epochs), lr=2e-3, seed=seed, device=DEVICE, progress=False)
     return model.cpu().eval().fit_prior(train.x)
@@ -553,7 +553,7 @@ real_moons = moon_phases(moon_grid, size=MOON).flatten(1).double()
 
 def moon_line(kind, data, seed):
     """Distances to the closest real moon (and its phase) of 9 frames on the half-to-full code line."""
-    seed_everything(seed, threads=1)
+    seed_everything(seed, threads=lesson_threads())
     if kind == "AE":
         model, loss = AE((1, MOON, MOON), 2, hidden=(128, 64), output="linear"), ae_loss
     else:

@@ -66,7 +66,7 @@ from genlearn.models.base import map_batches
 from genlearn.models.code_prior import code_prior_loss, uniform_codes
 from genlearn.recipes import fit_code_prior
 from genlearn.sample_quality import confidence_line, frechet, frechet_reference, sharpness
-from genlearn.scale import base_seed, current, fashion
+from genlearn.scale import base_seed, current, fashion, lesson_threads
 from genlearn.train import fit
 from genlearn.verdict import DOES_NOT, HOLDS, compare, verdict_table
 from genlearn.viz import image_grid
@@ -75,7 +75,7 @@ from genlearn.widgets.vq import code_atlas, code_explorer, decode_code_map, edit
 
 S = current()                      # the scale: GENLEARN_SCALE=laptop (default) or full
 SEED = base_seed()                 # GENLEARN_SEED, default 0; every seed below is SEED + k
-seed_everything(SEED, threads=1)   # one CPU thread: the same bits on every run
+seed_everything(SEED, threads=lesson_threads())   # GENLEARN_THREADS, default one: the same bits on every run
 train, test = fashion(S)
 x_train, x_test = train.x, test.x
 D = x_train[0].numel()             # 784 pixels
@@ -89,7 +89,7 @@ def train_vqvae(seed, x=x_small, epochs=None, batch_size=25, lr=3e-3, track=Fals
     """A VQ-VAE for 28x28 images (7x7 code maps, K codes of length 16, discretized-logistic decoder).
     With ``track`` the history records the codebook usage on ``x`` before training and after each epoch."""
     epochs = S.epochs(2) if epochs is None else epochs
-    seed_everything(seed, threads=1)
+    seed_everything(seed, threads=lesson_threads())
     model = VQVAE((1, 28, 28), num_codes=K, code_dim=16, channels=S.channels, likelihood="logistic", **options)
     history = fit(model, vqvae_loss, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False,
                   device=S.device, after_epoch=codebook_tracker(x, model=model) if track else None)
@@ -128,7 +128,7 @@ assert bpd_pixels < 8
 # %%
 def train_pair(seed):
     """The 2-D VAE and the VQ-VAE of this section, trained with ``seed``."""
-    seed_everything(seed, threads=1)
+    seed_everything(seed, threads=lesson_threads())
     vae = VAE((1, 28, 28), latent_dim=2, hidden=S.hidden, likelihood="logistic")
     fit(vae, vae_loss, x_train, S.epochs(3), batch_size=100, lr=2e-3, seed=seed, progress=False, device=S.device)
     vq, _ = train_vqvae(seed, x=x_train, epochs=S.epochs(3), batch_size=100, lr=2e-3, restart_after=20)
@@ -564,7 +564,7 @@ def fit_prior(s):
     model = pairs[s][1]
     codes = map_batches(model.encode_indices, model, x_train)
     n_val = len(codes) // 10
-    seed_everything(s, threads=1)
+    seed_everything(s, threads=lesson_threads())
     p = CodePrior(K, model.code_shape, channels=32, layers=3, kernel_size=5, dropout=0.1)
     history = fit_code_prior(p, codes[:-n_val], S.epochs(3), val_codes=codes[-n_val:], lr=3e-3, seed=s,
                              device=S.device)

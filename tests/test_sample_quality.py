@@ -54,3 +54,25 @@ def test_the_feature_space_is_the_data_sets_not_the_shapes():
     digits = load_digits("test").x[:20]
     assert torch.equal(image_features(digits), image_features(digits, "digits"))
     assert 0.1 <= classifier_confidence(x, "fashion") <= 1
+
+
+def test_noise_over_a_blurry_image_does_not_score_as_sharper_at_the_edge_scale():
+    """The plain sharpness rewards speckle and a checkerboard (why lesson 07's speckled VAE-GAN samples once
+    read 'sharper'); edge sharpness (gradient after a one-pixel Gaussian blur) removes the checkerboard and
+    keeps speckled blur far below real images, while it still ranks real images above their blur."""
+    from genlearn.sample_quality import edge_sharpness
+
+    _, test = fashion(SCALES["laptop"])
+    x = test.x[:500].double()
+    blur = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1)
+    g = torch.Generator().manual_seed(0)
+    checker = ((torch.arange(28)[:, None] + torch.arange(28)[None, :]) % 2 * 2 - 1).double() * 0.15
+    speckle = (torch.rand(x.shape, generator=g) < 0.1).double() * (torch.rand(x.shape, generator=g) * 0.6 - 0.3)
+    noisy = {"checkerboard": (blur + checker * (blur > 0.05)).clamp(0, 1), "speckle": (blur + speckle).clamp(0, 1)}
+    plain = {k: float(sharpness(v).mean()) for k, v in {"real": x, "blur": blur, **noisy}.items()}
+    edge = {k: float(edge_sharpness(v).mean()) for k, v in {"real": x, "blur": blur, **noisy}.items()}
+    assert plain["checkerboard"] > plain["real"] and plain["speckle"] > plain["blur"] * 1.2  # the plain one is fooled
+    assert edge["real"] > 1.1 * edge["blur"]  # blur still lowers edge sharpness
+    assert edge["checkerboard"] <= 1.01 * edge["blur"]  # the checkerboard is gone
+    for kind in noisy:  # noise moves a blurry image less than a third of the way towards the real images
+        assert edge[kind] - edge["blur"] < (edge["real"] - edge["blur"]) / 3, (kind, edge)

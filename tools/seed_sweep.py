@@ -7,6 +7,7 @@ JSON object on its last line. Usage::
 
     python tools/seed_sweep.py                       # lessons 01-07, seeds 0-4
     python tools/seed_sweep.py --lessons 04 07 --seeds 0 1 2
+    python tools/seed_sweep.py --seeds 40 43 --threads 2   # another arithmetic
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(lesson: Path, seed: int, timeout: float) -> tuple[bool, float, str]:
-    env = {**os.environ, "GENLEARN_SEED": str(seed), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "MPLBACKEND": "Agg"}
+def run(lesson: Path, seed: int, timeout: float, threads: int = 1) -> tuple[bool, float, str]:
+    env = {**os.environ, "GENLEARN_SEED": str(seed), "GENLEARN_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
+           "MKL_NUM_THREADS": str(threads), "MPLBACKEND": "Agg"}
     start = time.perf_counter()
     try:
         out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "--no-header", "-p", "no:cacheprovider",
@@ -42,7 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lessons", nargs="*", default=None, help="lesson numbers, e.g. 04 07 (default: all)")
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per lesson run")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads of each lesson run (GENLEARN_THREADS): another count is another arithmetic")
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error("--threads must be >= 1")
     if any(s < 0 for s in args.seeds):
         parser.error("--seeds must be integers >= 0")
     lessons = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
@@ -56,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         row = results.setdefault(lesson.stem, {})
         cells = []
         for seed in args.seeds:
-            ok, seconds, why = run(lesson, seed, args.timeout)
+            ok, seconds, why = run(lesson, seed, args.timeout, args.threads)
             row[seed] = {"passed": ok, "seconds": round(seconds, 1), "failure": why}
             cells.append(f"{'PASS' if ok else 'FAIL'} {seconds:5.0f} s")
         print(f"{lesson.stem:22s}" + "".join(f"{c:>14s}" for c in cells), flush=True)
@@ -66,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     passed = sum(r["passed"] for row in results.values() for r in row.values())
     total = sum(len(row) for row in results.values())
     print(f"{passed} of {total} lesson runs passed")
-    print(json.dumps({"seed_sweep": results, "passed": passed, "total": total}))
+    print(json.dumps({"seed_sweep": results, "threads": args.threads, "passed": passed, "total": total}))
     return 0 if passed == total else 1
 
 
