@@ -8,7 +8,18 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "device", "denormals_flushed", "flush_denormals_at_import"]
+__all__ = ["seed_everything", "lesson_threads", "THREADS_ENV", "device", "denormals_flushed",
+           "flush_denormals_at_import"]
+
+THREADS_ENV = "GENLEARN_THREADS"
+
+
+def lesson_threads() -> int:
+    """The CPU threads a lesson trains with: ``GENLEARN_THREADS`` (default 1), an integer >= 1."""
+    raw = os.environ.get(THREADS_ENV, "1").strip() or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{THREADS_ENV} must be an integer >= 1, got {raw!r}")
+    return int(raw)
 
 
 def seed_everything(seed: int, threads: int | None = None) -> None:

@@ -29,6 +29,7 @@ from functools import lru_cache
 import torch
 
 from genlearn.data import Images, load_fashion_mnist
+from genlearn.runtime import THREADS_ENV, lesson_threads
 from genlearn.runtime import device as best_device
 
 __all__ = ["Scale", "SCALES", "current", "base_seed", "lesson_threads", "fashion", "SCALE_ENV", "SEED_ENV",
@@ -37,7 +38,6 @@ __all__ = ["Scale", "SCALES", "current", "base_seed", "lesson_threads", "fashion
 SCALE_ENV = "GENLEARN_SCALE"
 REQUIRE_ENV = "GENLEARN_REQUIRE_DEVICE"
 SEED_ENV = "GENLEARN_SEED"
-THREADS_ENV = "GENLEARN_THREADS"
 
 
 @dataclass(frozen=True)
@@ -90,14 +90,6 @@ def base_seed() -> int:
     raw = os.environ.get(SEED_ENV, "0").strip() or "0"
     if not raw.isdigit():
         raise ValueError(f"{SEED_ENV} must be an integer >= 0, got {raw!r}")
-    return int(raw)
-
-
-def lesson_threads() -> int:
-    """The CPU threads a lesson trains with: ``GENLEARN_THREADS`` (default 1), an integer >= 1."""
-    raw = os.environ.get(THREADS_ENV, "1").strip() or "1"
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{THREADS_ENV} must be an integer >= 1, got {raw!r}")
     return int(raw)
 
 

@@ -44,7 +44,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -57,8 +57,10 @@ from genlearn._validate import check_count, check_finite_loss
 from genlearn.checkpoint import load, save
 from genlearn.models.base import eval_mode
 from genlearn.runtime import device as default_device
+from genlearn.runtime import lesson_threads, seed_everything
 
-__all__ = ["fit", "History", "Hook", "Step", "StepContext", "gradient_step", "save", "load", "loss_terms"]
+__all__ = ["fit", "seeded_run", "History", "Hook", "Step", "StepContext", "gradient_step", "save", "load",
+           "loss_terms"]
 
 History = dict[str, list[float]]
 Hook = Callable[[int, nn.Module, History], Any]
@@ -408,3 +410,16 @@ def _adam(model: nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr, fused=True)
     except (RuntimeError, ValueError, TypeError):
         return torch.optim.Adam(params, lr=lr)
+
+
+M = TypeVar("M")
+R = TypeVar("R")
+
+
+def seeded_run(seed: int, build: Callable[[], M], train: Callable[[M], R]) -> tuple[M, R]:
+    """One seed's run of an experiment: seed Python, NumPy and PyTorch with ``seed`` (CPU threads from
+    ``GENLEARN_THREADS``, :func:`genlearn.runtime.lesson_threads`), ``model = build()``, then
+    ``train(model)``; returns ``(model, what train returned)``. The lessons' one "seed, build, fit"."""
+    seed_everything(seed, threads=lesson_threads())
+    model = build()
+    return model, train(model)

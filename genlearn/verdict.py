@@ -16,12 +16,12 @@ decide at this budget, and the lesson says so rather than picking a side. ``effe
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from scipy import stats
 
-__all__ = ["Verdict", "compare", "verdict_table", "HOLDS", "DOES_NOT", "INCONCLUSIVE"]
+__all__ = ["Verdict", "compare", "verdict_table", "column", "HOLDS", "DOES_NOT", "INCONCLUSIVE"]
 
 HOLDS, DOES_NOT, INCONCLUSIVE = "HOLDS", "DOES NOT", "INCONCLUSIVE"
 
@@ -76,3 +76,16 @@ def compare(claim: str, a: Sequence[float], b: Sequence[float], better: str = "l
 def verdict_table(verdicts: Sequence[Verdict]) -> str:
     """The verdicts as a text table, one claim a line (what the lesson's prose quotes)."""
     return "\n".join(str(v) for v in verdicts)
+
+
+def column(rows: Iterable[Mapping[str, float]], key: str, *, log: bool = False) -> list[float]:
+    """One score per seed from per-seed result rows, in their order: ``[row[key] for row in rows]``, or
+    its natural logarithm (``log=True``: scores that change many-fold are compared as ratios; a value
+    <= 0 is refused, never clipped). What :func:`compare` takes as ``a`` and ``b``."""
+    values = [float(row[key]) for row in rows]
+    if log:
+        bad = [v for v in values if not v > 0]
+        if bad:
+            raise ValueError(f"log=True needs positive scores, {key!r} has {bad}")
+        return [math.log(v) for v in values]
+    return values

@@ -57,8 +57,8 @@ from genlearn.models.latent import decode_points, encode_mean, interpolate, sler
 from genlearn.models.nets import ConvDecoder
 from genlearn.sample_quality import confidence_line, fashion_classifier, frechet, frechet_reference, sharpness
 from genlearn.scale import base_seed, current, fashion, lesson_threads
-from genlearn.train import fit
-from genlearn.verdict import compare, verdict_table
+from genlearn.train import fit, seeded_run
+from genlearn.verdict import column, compare, verdict_table
 from genlearn.viz import image_grid, interpolation_strip
 from genlearn.widgets import interpolation_slider, latent_explorer
 
@@ -77,10 +77,10 @@ print(f"scale {S.name}: train {tuple(train.x.shape)}, test {tuple(test.x.shape)}
 def train_vae(latent_dim, seed, epochs=10, x=None, **kw):
     """A VAE with the course's MLP and a discretized-logistic likelihood (256 grey levels)."""
     warm = kw.pop("warmup", None)
-    seed_everything(seed, threads=lesson_threads())
-    model = VAE((1, 28, 28), latent_dim, hidden=S.hidden, likelihood="logistic", levels=256, **kw)
-    fit(model, vae_loss, train.x if x is None else x, S.epochs(epochs), lr=2e-3, seed=seed, device=DEVICE,
-        progress=False, before_epoch=warm)
+    model, _ = seeded_run(  # seed (GENLEARN_THREADS threads), build, fit: the one way every run starts
+        seed, lambda: VAE((1, 28, 28), latent_dim, hidden=S.hidden, likelihood="logistic", levels=256, **kw),
+        lambda m: fit(m, vae_loss, train.x if x is None else x, S.epochs(epochs), lr=2e-3, seed=seed, device=DEVICE,
+                      progress=False, before_epoch=warm))
     return model.cpu().eval()
 
 
@@ -420,9 +420,9 @@ assert pixels_verdict.holds and all(b < baseline_bits for b in vae2_bits) and ba
 
 # %%
 def train_ae(latent_dim, seed, epochs=10):
-    seed_everything(seed, threads=lesson_threads())
-    model = AE((1, 28, 28), latent_dim, hidden=S.hidden)
-    fit(model, ae_loss, train.x, S.epochs(epochs), lr=2e-3, seed=seed, device=DEVICE, progress=False)
+    model, _ = seeded_run(seed, lambda: AE((1, 28, 28), latent_dim, hidden=S.hidden),
+                          lambda m: fit(m, ae_loss, train.x, S.epochs(epochs), lr=2e-3, seed=seed, device=DEVICE,
+                                        progress=False))
     return model.cpu().eval().fit_prior(train.x)
 
 
@@ -553,12 +553,12 @@ real_moons = moon_phases(moon_grid, size=MOON).flatten(1).double()
 
 def moon_line(kind, data, seed):
     """Distances to the closest real moon (and its phase) of 9 frames on the half-to-full code line."""
-    seed_everything(seed, threads=lesson_threads())
     if kind == "AE":
-        model, loss = AE((1, MOON, MOON), 2, hidden=(128, 64), output="linear"), ae_loss
+        build, loss = (lambda: AE((1, MOON, MOON), 2, hidden=(128, 64), output="linear")), ae_loss
     else:
-        model, loss = VAE((1, MOON, MOON), 2, hidden=(128, 64), likelihood="gaussian", sigma=0.1), vae_loss
-    fit(model, loss, data, 300, batch_size=25, lr=1e-3, seed=seed, device="cpu", progress=False)
+        build, loss = (lambda: VAE((1, MOON, MOON), 2, hidden=(128, 64), likelihood="gaussian", sigma=0.1)), vae_loss
+    model, _ = seeded_run(seed, build, lambda m: fit(m, loss, data, 300, batch_size=25, lr=1e-3, seed=seed,
+                                                     device="cpu", progress=False))
     z = encode_mean(model, moon_pair)
     frames = decode_points(model, interpolate(z[0], z[1], 9)).clamp(0, 1)
     dist, idx = (torch.cdist(frames.flatten(1).double(), real_moons) ** 2).min(1)
@@ -684,22 +684,18 @@ ax.axhline(0.25, color="k", lw=0.8, ls="--")
 ax.set_xlabel("latent dimension (sorted by KL)"); ax.set_ylabel("KL (nats)"); ax.set_yscale("log"); ax.legend(fontsize=7);
 
 
-def col(name, key):
-    return [r[key] for r in collapse[name]]
-
-
 verdicts8 = [
-    compare("beta = 8 collapses more dimensions than beta = 1", col("beta = 8", "collapsed"), col("beta = 1", "collapsed"),
+    compare("beta = 8 collapses more dimensions than beta = 1", column(collapse["beta = 8"], "collapsed"), column(collapse["beta = 1"], "collapsed"),
             "higher"),
-    compare("beta = 8 carries less information in the code (total KL)", col("beta = 8", "kl"), col("beta = 1", "kl"),
+    compare("beta = 8 carries less information in the code (total KL)", column(collapse["beta = 8"], "kl"), column(collapse["beta = 1"], "kl"),
             "lower"),
-    compare("beta = 8 costs likelihood (higher NLL)", col("beta = 8", "bits"), col("beta = 1", "bits"), "higher"),
-    compare("warm-up collapses fewer dimensions at beta = 8", col("beta = 8 + warm-up", "collapsed"),
-            col("beta = 8", "collapsed"), "lower"),
-    compare("warm-up improves the NLL at beta = 8", col("beta = 8 + warm-up", "bits"), col("beta = 8", "bits"), "lower"),
-    compare("free bits collapse fewer dimensions at beta = 8", col("beta = 8 + free bits", "collapsed"),
-            col("beta = 8", "collapsed"), "lower"),
-    compare("free bits improve the NLL at beta = 8", col("beta = 8 + free bits", "bits"), col("beta = 8", "bits"), "lower"),
+    compare("beta = 8 costs likelihood (higher NLL)", column(collapse["beta = 8"], "bits"), column(collapse["beta = 1"], "bits"), "higher"),
+    compare("warm-up collapses fewer dimensions at beta = 8", column(collapse["beta = 8 + warm-up"], "collapsed"),
+            column(collapse["beta = 8"], "collapsed"), "lower"),
+    compare("warm-up improves the NLL at beta = 8", column(collapse["beta = 8 + warm-up"], "bits"), column(collapse["beta = 8"], "bits"), "lower"),
+    compare("free bits collapse fewer dimensions at beta = 8", column(collapse["beta = 8 + free bits"], "collapsed"),
+            column(collapse["beta = 8"], "collapsed"), "lower"),
+    compare("free bits improve the NLL at beta = 8", column(collapse["beta = 8 + free bits"], "bits"), column(collapse["beta = 8"], "bits"), "lower"),
 ]
 print(verdict_table(verdicts8))
 

@@ -67,8 +67,8 @@ from genlearn.models.code_prior import code_prior_loss, uniform_codes
 from genlearn.recipes import fit_code_prior
 from genlearn.sample_quality import confidence_line, frechet, frechet_reference, sharpness
 from genlearn.scale import base_seed, current, fashion, lesson_threads
-from genlearn.train import fit
-from genlearn.verdict import DOES_NOT, HOLDS, compare, verdict_table
+from genlearn.train import fit, seeded_run
+from genlearn.verdict import DOES_NOT, HOLDS, column, compare, verdict_table
 from genlearn.viz import image_grid
 from genlearn.viz.codebook import code_usage, codebook_health, latent_spaces
 from genlearn.widgets.vq import code_atlas, code_explorer, decode_code_map, edit_code_map
@@ -89,10 +89,10 @@ def train_vqvae(seed, x=x_small, epochs=None, batch_size=25, lr=3e-3, track=Fals
     """A VQ-VAE for 28x28 images (7x7 code maps, K codes of length 16, discretized-logistic decoder).
     With ``track`` the history records the codebook usage on ``x`` before training and after each epoch."""
     epochs = S.epochs(2) if epochs is None else epochs
-    seed_everything(seed, threads=lesson_threads())
-    model = VQVAE((1, 28, 28), num_codes=K, code_dim=16, channels=S.channels, likelihood="logistic", **options)
-    history = fit(model, vqvae_loss, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False,
-                  device=S.device, after_epoch=codebook_tracker(x, model=model) if track else None)
+    model, history = seeded_run(  # seed (GENLEARN_THREADS threads), build, fit
+        seed, lambda: VQVAE((1, 28, 28), num_codes=K, code_dim=16, channels=S.channels, likelihood="logistic", **options),
+        lambda m: fit(m, vqvae_loss, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False,
+                      device=S.device, after_epoch=codebook_tracker(x, model=m) if track else None))
     return model.eval(), history
 
 
@@ -128,9 +128,9 @@ assert bpd_pixels < 8
 # %%
 def train_pair(seed):
     """The 2-D VAE and the VQ-VAE of this section, trained with ``seed``."""
-    seed_everything(seed, threads=lesson_threads())
-    vae = VAE((1, 28, 28), latent_dim=2, hidden=S.hidden, likelihood="logistic")
-    fit(vae, vae_loss, x_train, S.epochs(3), batch_size=100, lr=2e-3, seed=seed, progress=False, device=S.device)
+    vae, _ = seeded_run(seed, lambda: VAE((1, 28, 28), latent_dim=2, hidden=S.hidden, likelihood="logistic"),
+                        lambda m: fit(m, vae_loss, x_train, S.epochs(3), batch_size=100, lr=2e-3, seed=seed,
+                                      progress=False, device=S.device))
     vq, _ = train_vqvae(seed, x=x_train, epochs=S.epochs(3), batch_size=100, lr=2e-3, restart_after=20)
     return vae.eval(), vq
 
@@ -185,15 +185,11 @@ for key in ("sharpness", "sq_err"):
                                    for name in ("VQ-VAE", "2-D VAE")) + f"  (real images' sharpness {sharp_real:.3f})")
 
 
-def per_seed1(name, key):
-    return [scores1[s][name][key] for s in SEEDS]
-
-
 recon_verdicts = [
-    compare("VQ-VAE reconstructions sharper than the 2-D VAE's", per_seed1("VQ-VAE", "sharpness"),
-            per_seed1("2-D VAE", "sharpness"), "higher"),
-    compare("VQ-VAE reconstructions closer to the images (squared error)", per_seed1("VQ-VAE", "sq_err"),
-            per_seed1("2-D VAE", "sq_err"), "lower"),
+    compare("VQ-VAE reconstructions sharper than the 2-D VAE's", column((scores1[s]["VQ-VAE"] for s in SEEDS), "sharpness"),
+            column((scores1[s]["2-D VAE"] for s in SEEDS), "sharpness"), "higher"),
+    compare("VQ-VAE reconstructions closer to the images (squared error)", column((scores1[s]["VQ-VAE"] for s in SEEDS), "sq_err"),
+            column((scores1[s]["2-D VAE"] for s in SEEDS), "sq_err"), "lower"),
 ]
 print(verdict_table(recon_verdicts))
 assert all(v.verdict == HOLDS for v in recon_verdicts)
@@ -372,19 +368,15 @@ for beta in BETAS:
         f"{key} " + "/".join(f"{sweep[beta, s][key]:.3g}" for s in SEEDS) for key in sweep[beta, SEEDS[0]]))
 
 
-def per_seed(key, beta, log=False):
-    return [math.log(sweep[beta, s][key]) if log else sweep[beta, s][key] for s in SEEDS]
-
-
 beta_verdicts = [  # the squared lengths change many-fold, so they are compared as logarithms (ratios)
-    compare("beta 2 has a smaller log ||z_e - e||^2 than beta 0.05", per_seed("distance", 2.0, log=True),
-            per_seed("distance", 0.05, log=True)),
-    compare("beta 2 has a smaller log ||z_e||^2 than beta 0.05", per_seed("length", 2.0, log=True),
-            per_seed("length", 0.05, log=True)),
+    compare("beta 2 has a smaller log ||z_e - e||^2 than beta 0.05", column((sweep[2.0, s] for s in SEEDS), "distance", log=True),
+            column((sweep[0.05, s] for s in SEEDS), "distance", log=True)),
+    compare("beta 2 has a smaller log ||z_e||^2 than beta 0.05", column((sweep[2.0, s] for s in SEEDS), "length", log=True),
+            column((sweep[0.05, s] for s in SEEDS), "length", log=True)),
     compare("beta 2 has a smaller log relative error ||z_e - e||^2 / ||z_e||^2",
-            per_seed("relative", 2.0, log=True), per_seed("relative", 0.05, log=True)),
+            column((sweep[2.0, s] for s in SEEDS), "relative", log=True), column((sweep[0.05, s] for s in SEEDS), "relative", log=True)),
     compare("beta 2 reconstructs better (bits/dim) than beta 0.05",
-            per_seed("recon bits/dim", 2.0), per_seed("recon bits/dim", 0.05)),
+            column((sweep[2.0, s] for s in SEEDS), "recon bits/dim"), column((sweep[0.05, s] for s in SEEDS), "recon bits/dim")),
 ]
 print(verdict_table(beta_verdicts))
 shrink_distance, shrink_length = math.exp(-beta_verdicts[0].effect), math.exp(-beta_verdicts[1].effect)
@@ -447,19 +439,15 @@ for name in VARIANTS:
           + "; perplexity " + "/".join(f"{health[name, s]['perplexity']:.0f}" for s in SEEDS))
 
 
-def seeds_of(name, key, table=health, log=False):
-    return [math.log(table[name, s][key]) if log else table[name, s][key] for s in SEEDS]
-
-
 health_verdicts = [  # usage differs many-fold between the variants: compared as logarithms (ratios)
-    compare("restarts use more codes than the plain VQ-VAE (log)", seeds_of("restart", "used", log=True),
-            seeds_of("plain", "used", log=True), better="higher"),
-    compare("restarts use more codes than EMA (log)", seeds_of("restart", "used", log=True),
-            seeds_of("EMA", "used", log=True), better="higher"),
-    compare("restarts have a higher perplexity than the plain VQ-VAE (log)", seeds_of("restart", "perplexity", log=True),
-            seeds_of("plain", "perplexity", log=True), better="higher"),
-    compare("EMA uses more codes than the plain VQ-VAE (log)", seeds_of("EMA", "used", log=True),
-            seeds_of("plain", "used", log=True), better="higher"),
+    compare("restarts use more codes than the plain VQ-VAE (log)", column((health["restart", s] for s in SEEDS), "used", log=True),
+            column((health["plain", s] for s in SEEDS), "used", log=True), better="higher"),
+    compare("restarts use more codes than EMA (log)", column((health["restart", s] for s in SEEDS), "used", log=True),
+            column((health["EMA", s] for s in SEEDS), "used", log=True), better="higher"),
+    compare("restarts have a higher perplexity than the plain VQ-VAE (log)", column((health["restart", s] for s in SEEDS), "perplexity", log=True),
+            column((health["plain", s] for s in SEEDS), "perplexity", log=True), better="higher"),
+    compare("EMA uses more codes than the plain VQ-VAE (log)", column((health["EMA", s] for s in SEEDS), "used", log=True),
+            column((health["plain", s] for s in SEEDS), "used", log=True), better="higher"),
 ]
 print(verdict_table(health_verdicts))
 assert all(v.verdict == HOLDS for v in health_verdicts[:3])
@@ -517,12 +505,12 @@ for name in ("plain", "restart"):
     print(f"{name:>8}: " + "   ".join(f"{key} " + "/".join(f"{rd[name, s][key]:.3f}" for s in SEEDS)
                                       for key in rd[name, SEEDS[0]]) + "  (bits/dim)")
 rd_verdicts = [
-    compare("restarts reconstruct better (lower distortion)", seeds_of("restart", "distortion", rd),
-            seeds_of("plain", "distortion", rd)),
-    compare("restarts' codes cost more (higher rate)", seeds_of("restart", "rate", rd), seeds_of("plain", "rate", rd),
+    compare("restarts reconstruct better (lower distortion)", column((rd["restart", s] for s in SEEDS), "distortion"),
+            column((rd["plain", s] for s in SEEDS), "distortion")),
+    compare("restarts' codes cost more (higher rate)", column((rd["restart", s] for s in SEEDS), "rate"), column((rd["plain", s] for s in SEEDS), "rate"),
             better="higher"),
-    compare("restarts give the better bound, counted-code prior", seeds_of("restart", "bound", rd),
-            seeds_of("plain", "bound", rd)),
+    compare("restarts give the better bound, counted-code prior", column((rd["restart", s] for s in SEEDS), "bound"),
+            column((rd["plain", s] for s in SEEDS), "bound")),
 ]
 print(verdict_table(rd_verdicts))
 print(f"baselines: independent pixels {bpd_pixels:.3f} bits/dim; uniform codes alone cost {uniform_rate:.4f} bits/dim")
@@ -564,10 +552,9 @@ def fit_prior(s):
     model = pairs[s][1]
     codes = map_batches(model.encode_indices, model, x_train)
     n_val = len(codes) // 10
-    seed_everything(s, threads=lesson_threads())
-    p = CodePrior(K, model.code_shape, channels=32, layers=3, kernel_size=5, dropout=0.1)
-    history = fit_code_prior(p, codes[:-n_val], S.epochs(3), val_codes=codes[-n_val:], lr=3e-3, seed=s,
-                             device=S.device)
+    p, history = seeded_run(s, lambda: CodePrior(K, model.code_shape, channels=32, layers=3, kernel_size=5, dropout=0.1),
+                            lambda m: fit_code_prior(m, codes[:-n_val], S.epochs(3), val_codes=codes[-n_val:], lr=3e-3,
+                                                     seed=s, device=S.device))
     p.eval()
     with torch.no_grad():
         bits = code_prior_loss(p, map_batches(model.encode_indices, model, x_test).to(S.device)).bits_per_code.item()

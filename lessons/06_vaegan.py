@@ -61,7 +61,8 @@ from genlearn.sample_quality import (
     sharpness_gap,
 )
 from genlearn.scale import base_seed, current, fashion, lesson_threads
-from genlearn.verdict import DOES_NOT, HOLDS, compare, verdict_table
+from genlearn.train import seeded_run
+from genlearn.verdict import DOES_NOT, HOLDS, column, compare, verdict_table
 from genlearn.viz import image_grid
 from genlearn.viz.vaegan import order_diagram, routing_figure, vaegan_diagram
 from genlearn.widgets import paired_samples, sample_viewer
@@ -96,10 +97,10 @@ def feature_size(epoch, model, history):
 
 
 def train_vaegan(seed, lr_dis=None, **options):
-    seed_everything(seed, threads=lesson_threads())
-    model = make_vaegan(**options)
-    history = fit_vaegan(model, x_train, S.epochs(3), batch_size=64, lr_dis=lr_dis, seed=seed, progress=False,
-                         device=S.device, after_epoch=feature_size)
+    model, history = seeded_run(  # seed (GENLEARN_THREADS threads), build, fit
+        seed, lambda: make_vaegan(**options),
+        lambda m: fit_vaegan(m, x_train, S.epochs(3), batch_size=64, lr_dis=lr_dis, seed=seed, progress=False,
+                             device=S.device, after_epoch=feature_size))
     return model.eval(), history
 
 
@@ -279,23 +280,19 @@ for name in ARMS:
           + "/".join(f"{scores[name, s]['gap']:.3f}" for s in SEEDS))
 
 
-def per_seed(name, key):
-    return [scores[name, s][key] for s in SEEDS]
-
-
 ablation = [
-    compare("VAE-GAN: sharpness closer to the real images' than the VAE's", per_seed("VAE-GAN", "gap"),
-            per_seed("VAE (pixel)", "gap")),
-    compare("VAE-GAN has a lower Frechet distance than the VAE", per_seed("VAE-GAN", "frechet"),
-            per_seed("VAE (pixel)", "frechet")),
-    compare("learned similarity, no GAN: sharpness closer to real than the VAE's", per_seed("features only", "gap"),
-            per_seed("VAE (pixel)", "gap")),
-    compare("learned similarity, no GAN: lower Frechet than the VAE", per_seed("features only", "frechet"),
-            per_seed("VAE (pixel)", "frechet")),
-    compare("GAN term on pixels: sharpness closer to real than the VAE's", per_seed("pixel + GAN", "gap"),
-            per_seed("VAE (pixel)", "gap")),
-    compare("GAN term on features: lower Frechet than features only", per_seed("VAE-GAN", "frechet"),
-            per_seed("features only", "frechet")),
+    compare("VAE-GAN: sharpness closer to the real images' than the VAE's", column((scores["VAE-GAN", s] for s in SEEDS), "gap"),
+            column((scores["VAE (pixel)", s] for s in SEEDS), "gap")),
+    compare("VAE-GAN has a lower Frechet distance than the VAE", column((scores["VAE-GAN", s] for s in SEEDS), "frechet"),
+            column((scores["VAE (pixel)", s] for s in SEEDS), "frechet")),
+    compare("learned similarity, no GAN: sharpness closer to real than the VAE's", column((scores["features only", s] for s in SEEDS), "gap"),
+            column((scores["VAE (pixel)", s] for s in SEEDS), "gap")),
+    compare("learned similarity, no GAN: lower Frechet than the VAE", column((scores["features only", s] for s in SEEDS), "frechet"),
+            column((scores["VAE (pixel)", s] for s in SEEDS), "frechet")),
+    compare("GAN term on pixels: sharpness closer to real than the VAE's", column((scores["pixel + GAN", s] for s in SEEDS), "gap"),
+            column((scores["VAE (pixel)", s] for s in SEEDS), "gap")),
+    compare("GAN term on features: lower Frechet than features only", column((scores["VAE-GAN", s] for s in SEEDS), "frechet"),
+            column((scores["features only", s] for s in SEEDS), "frechet")),
 ]
 print(verdict_table(ablation))
 assert all(v.verdict == HOLDS for v in ablation[:4])
@@ -305,10 +302,10 @@ EDGE_REAL = float(edge_sharpness(test.x[:N_FD]).mean())
 print(f"edge sharpness (real {EDGE_REAL:.4f}): " + "; ".join(
     f"{name} " + "/".join(f"{scores[name, s]['edge']:.4f}" for s in SEEDS) for name in ARMS))
 print(verdict_table([
-    compare("VAE-GAN: sharper edges (edge sharpness) than the VAE's", per_seed("VAE-GAN", "edge"),
-            per_seed("VAE (pixel)", "edge"), "higher"),
-    compare("learned similarity, no GAN: sharper edges than the VAE's", per_seed("features only", "edge"),
-            per_seed("VAE (pixel)", "edge"), "higher"),
+    compare("VAE-GAN: sharper edges (edge sharpness) than the VAE's", column((scores["VAE-GAN", s] for s in SEEDS), "edge"),
+            column((scores["VAE (pixel)", s] for s in SEEDS), "edge"), "higher"),
+    compare("learned similarity, no GAN: sharper edges than the VAE's", column((scores["features only", s] for s in SEEDS), "edge"),
+            column((scores["VAE (pixel)", s] for s in SEEDS), "edge"), "higher"),
 ]))
 gan_share = {"sharpness gap (pixels)": abs(ablation[4].effect) / abs(ablation[2].effect),
              "Frechet (features)": abs(ablation[5].effect) / abs(ablation[3].effect)}
@@ -482,7 +479,7 @@ unstable = [
     compare("balanced: features keep growing (last epoch vs first)", [balanced[s]["feature_size"][-1] for s in SEEDS],
             [balanced[s]["feature_size"][0] for s in SEEDS], better="higher"),
     compare("fast D: worse samples (higher Frechet)", [fast_scores[s] for s in SEEDS],
-            per_seed("VAE-GAN", "frechet"), better="higher"),
+            column((scores["VAE-GAN", s] for s in SEEDS), "frechet"), better="higher"),
 ]
 print(verdict_table(unstable))
 assert unstable[0].verdict == HOLDS and unstable[-1].verdict == HOLDS

@@ -51,7 +51,7 @@ from genlearn.evaluate import IndependentPixels, codebook_stats
 from genlearn.models.latent import encode_mean
 from genlearn.sample_quality import confidence_line, edge_sharpness, frechet, frechet_reference, sharpness
 from genlearn.scale import base_seed, current, fashion, lesson_threads
-from genlearn.verdict import compare, verdict_table
+from genlearn.verdict import column, compare, verdict_table
 from genlearn.viz import image_grid
 
 S, SEED = current(), base_seed()
@@ -212,33 +212,29 @@ fig
 # * **"An AE cannot generate."** Against the fair rival (a Gaussian fitted to its codes).
 
 # %%
-def col(key, name):
-    return [r[name] for r in runs[key]]
-
-
 verdicts = [
-    compare("VAE samples blurrier than VAE-GAN samples", col("vae", "sharpness"), col("vaegan", "sharpness"), "lower"),
-    compare("VAE samples blurrier than real images", col("vae", "sharpness"), [real_sharpness] * 3, "lower"),
-    compare("VAE-GAN samples closer to the data (Frechet) than the likelihood-trained VAE's", col("vaegan", "frechet"),
-            col("vae", "frechet"), "lower"),
-    compare("VQ-VAE samples closer to the data than VAE-GAN samples", col("vqvae", "frechet"), col("vaegan", "frechet"),
+    compare("VAE samples blurrier than VAE-GAN samples", column(runs["vae"], "sharpness"), column(runs["vaegan"], "sharpness"), "lower"),
+    compare("VAE samples blurrier than real images", column(runs["vae"], "sharpness"), [real_sharpness] * 3, "lower"),
+    compare("VAE-GAN samples closer to the data (Frechet) than the likelihood-trained VAE's", column(runs["vaegan"], "frechet"),
+            column(runs["vae"], "frechet"), "lower"),
+    compare("VQ-VAE samples closer to the data than VAE-GAN samples", column(runs["vqvae"], "frechet"), column(runs["vaegan"], "frechet"),
             "lower"),
-    compare("AE + fitted Gaussian samples closer to the data than VAE samples", col("ae", "frechet"),
-            col("vae", "frechet"), "lower"),
-    compare("VQ-VAE's bound lower than the VAE's NLL", col("vqvae", "bits"), col("vae", "bits"), "lower"),
-    *[compare(f"{NAMES[key]}: Frechet above twice the real-versus-real value", col(key, "frechet"),
+    compare("AE + fitted Gaussian samples closer to the data than VAE samples", column(runs["ae"], "frechet"),
+            column(runs["vae"], "frechet"), "lower"),
+    compare("VQ-VAE's bound lower than the VAE's NLL", column(runs["vqvae"], "bits"), column(runs["vae"], "bits"), "lower"),
+    *[compare(f"{NAMES[key]}: Frechet above twice the real-versus-real value", column(runs[key], "frechet"),
               [2 * real_frechet] * len(runs[key]), "higher") for key in NAMES],
 ]
 print(verdict_table(verdicts))
 real_edge = edge_sharpness(REF).mean().item()
 print("edge sharpness (after a one-pixel blur; speckle cannot fake it), printed, not asserted:")
 print(verdict_table([
-    compare("VAE samples: softer edges than VAE-GAN samples (edge sharpness)", col("vae", "edge"),
-            col("vaegan", "edge"), "lower"),
-    compare("VAE samples: softer edges than real images (edge sharpness)", col("vae", "edge"), [real_edge] * 3,
+    compare("VAE samples: softer edges than VAE-GAN samples (edge sharpness)", column(runs["vae"], "edge"),
+            column(runs["vaegan"], "edge"), "lower"),
+    compare("VAE samples: softer edges than real images (edge sharpness)", column(runs["vae"], "edge"), [real_edge] * 3,
             "lower"),
 ]))
-vq_spread, gan_spread = (float(torch.tensor(col(k, "frechet")).std() / torch.tensor(col(k, "frechet")).mean())
+vq_spread, gan_spread = (float(torch.tensor(column(runs[k], "frechet")).std() / torch.tensor(column(runs[k], "frechet")).mean())
                          for k in ("vqvae", "vaegan"))
 print(f"relative seed-to-seed spread of the Frechet distance: VQ-VAE {vq_spread:.2f}, VAE-GAN {gan_spread:.2f} "
       "(three seeds: a description, not a verdict)")
@@ -280,7 +276,7 @@ assert v["VAE samples blurrier than real images"].holds
 assert v["VAE samples blurrier than VAE-GAN samples"].verdict != "DOES NOT"  # HOLDS at base seed 0
 assert all(x.holds for x in verdicts[-len(NAMES):])  # no model is near the real-versus-real value at this budget
 for key in NAMES:  # nor is any single run
-    assert all(f > 2 * real_frechet for f in col(key, "frechet"))
+    assert all(f > 2 * real_frechet for f in column(runs[key], "frechet"))
 
 # %% [markdown]
 # **"VQ-VAE cannot collapse."** It has no KL term, so the VAE's kind of collapse cannot happen; but it
@@ -292,8 +288,8 @@ for key in NAMES:  # nor is any single run
 mean_image_error = float((test.x[:1000] - x_train.mean(0)).pow(2).flatten(1).sum(1).mean())
 ppl = [codebook_stats(r["model"], test.x[:1000]).perplexity for r in runs["vqvae"]]
 print(f"VQ-VAE code perplexity {[round(p, 1) for p in ppl]} of {vq.num_codes}; reconstruction error "
-      f"{[round(e, 2) for e in col('vqvae', 'recon')]} vs {mean_image_error:.2f} for the mean image")
-assert all(p > 8 for p in ppl) and all(e < 0.5 * mean_image_error for e in col("vqvae", "recon"))
+      f"{[round(e, 2) for e in column(runs['vqvae'], 'recon')]} vs {mean_image_error:.2f} for the mean image")
+assert all(p > 8 for p in ppl) and all(e < 0.5 * mean_image_error for e in column(runs["vqvae"], "recon"))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Three questions to ask of any generative model
