@@ -57,3 +57,36 @@ def test_workers_started_before_the_import_keep_subnormals():
     # first parallel operation creates them, so later imports flush the main thread only.
     flushed, survivors = _run(before="torch.ones(2**20).mul(2.0).sum()")
     assert flushed and 0 < survivors < 2**20
+
+
+def test_lesson_threads_seeded_run_and_column(monkeypatch):
+    """The lessons' shared helpers: GENLEARN_THREADS read in one place, one 'seed, build, fit', one per-seed column."""
+    import math
+
+    import pytest
+    import torch
+
+    from genlearn.runtime import lesson_threads
+    from genlearn.train import seeded_run
+    from genlearn.verdict import column
+
+    monkeypatch.delenv("GENLEARN_THREADS", raising=False)
+    assert lesson_threads() == 1
+    monkeypatch.setenv("GENLEARN_THREADS", "2")
+    assert lesson_threads() == 2
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("GENLEARN_THREADS", bad)
+        with pytest.raises(ValueError, match="GENLEARN_THREADS"):
+            lesson_threads()
+    monkeypatch.setenv("GENLEARN_THREADS", "1")
+    threads = torch.get_num_threads()
+    try:
+        a = seeded_run(7, lambda: torch.nn.Linear(3, 2), lambda m: torch.randn(4))
+        b = seeded_run(7, lambda: torch.nn.Linear(3, 2), lambda m: torch.randn(4))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(a[0].weight, b[0].weight) and torch.equal(a[1], b[1])
+    rows = [{"x": 1.0}, {"x": math.e}]
+    assert column(rows, "x") == [1.0, math.e] and column(rows, "x", log=True) == [0.0, 1.0]
+    with pytest.raises(ValueError, match="positive"):
+        column([{"x": 0.0}], "x", log=True)
