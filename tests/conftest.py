@@ -4,10 +4,6 @@ import os
 
 import pytest
 
-# Exercise checks raise instead of printing when a solution fails (nbval then fails the cell).
-os.environ["GENLEARN_CHECKS_STRICT"] = "1"
-os.environ.setdefault("MPLBACKEND", "Agg")
-
 
 def pytest_sessionstart(session):
     wanted = os.environ.get("GENLEARN_REQUIRE_DEVICE")

@@ -42,6 +42,9 @@ def test_every_lesson_page_has_figures_and_no_error_output(book, lesson):
     html = _page(book, f"{lesson.stem}.html")
     assert build_book.lesson_title(lesson) in html
     assert len(IMG.findall(html)) >= 1, f"{lesson.stem}.html has no figure"
+    for tag in re.findall(r"<img\b[^>]*>", html):  # every picture says what it shows (issue 25)
+        alt = re.search(r'\balt="([^"]*)"', tag)
+        assert alt and alt.group(1).strip(), f"{lesson.stem}.html: a picture without alt text: {tag[:120]}"
     assert "Traceback (most recent call last)" not in html
     assert not re.search(r'data-mime-type="application/vnd\.jupyter\.stderr"[^>]*>\s*<pre>[^<]*Error', html)
     assert "application/vnd.jupyter.widget-view+json" not in html  # widgets are static pictures

@@ -94,8 +94,7 @@ def code_usage(counts: Mapping[str, object], title: str | None = None) -> Figure
     ax.set_xlabel("code rank (most used first)")
     ax.set_ylabel("vectors assigned (0 drawn at 0.5)")
     ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
+    ax.set_title(title or "how often each code is used (codes sorted by use)")
     fig.tight_layout()
     return fig
 
@@ -123,5 +122,7 @@ def codebook_health(histories: Mapping[str, Mapping[str, Sequence[float]]], num_
     for ax in (ax1, ax2):
         ax.set_xlabel("epoch")
         ax.legend(fontsize=8)
+    ax1.set_title("share of the codebook in use", fontsize=10)
+    ax2.set_title("perplexity of code use", fontsize=10)
     fig.tight_layout()
     return fig

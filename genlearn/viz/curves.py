@@ -10,7 +10,8 @@ __all__ = ["plot_error_vs_n"]
 
 
 def plot_error_vs_n(ns: Sequence[float], errors: Mapping[str, Sequence[float]], ax=None,
-                    reference: Mapping[str, float] | None = None, xlabel: str = "number of points n"):
+                    reference: Mapping[str, float] | None = None, xlabel: str = "number of points n",
+                    title: str = "error against the number of points (log-log; slopes in the legend)"):
     """Log-log plot of each method's error against n; the legend shows each fitted slope.
 
     ``reference`` maps a label to a slope drawn as a dashed guide line through the first point.
@@ -31,4 +32,5 @@ def plot_error_vs_n(ns: Sequence[float], errors: Mapping[str, Sequence[float]], 
     ax.set_ylabel("absolute error")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
     return ax.figure

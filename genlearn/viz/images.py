@@ -68,30 +68,32 @@ def _show(ax, tiled: np.ndarray, vmin: float = 0.0, vmax: float = 1.0) -> None:
 
 
 def image_grid(images, ncols: int | None = None, title: str | None = None, scale: float = 0.6) -> Figure:
-    """All images in one grid (``ncols`` per row, default about square)."""
+    """All images in one grid (``ncols`` per row, default about square), titled (default: how many)."""
     tiled = tile_images(images, ncols)
     h, w = tiled.shape[:2]
     size = max(2.0, scale * 8 * max(h, w) / max(_images(images).shape[1:3]) / 4)
-    fig = Figure(figsize=(size * w / max(h, w), size * h / max(h, w) + (0.3 if title else 0)))
+    title = title or f"{len(_images(images))} images"
+    fig = Figure(figsize=(size * w / max(h, w), size * h / max(h, w) + 0.3))
     ax = fig.add_subplot()
     _show(ax, tiled)
-    if title:
-        ax.set_title(title)
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 
 
-def show_reconstructions(x, x_hat, n: int = 10, labels: Sequence[str] = ("input", "reconstruction")) -> Figure:
-    """The first ``n`` inputs (top row) above their reconstructions (bottom row)."""
+def show_reconstructions(x, x_hat, n: int = 10, labels: Sequence[str] = ("input", "reconstruction"),
+                         title: str = "inputs (top row) and their reconstructions (bottom row)") -> Figure:
+    """The first ``n`` inputs (top row) above their reconstructions (bottom row), titled."""
     a, b = _images(x, "x"), _images(x_hat, "x_hat")
     if a.shape != b.shape:
         raise ValueError(f"x and x_hat must have the same shape, got {a.shape} and {b.shape}")
     n = min(n, len(a))
-    fig = Figure(figsize=(max(3.0, 0.8 * n), 2.0))
+    fig = Figure(figsize=(max(3.0, 0.8 * n), 2.3))
     axes = fig.subplots(2, 1)
     for ax, imgs, label in zip(axes, (a[:n], b[:n]), labels, strict=True):
         _show(ax, tile_images(imgs.transpose(0, 3, 1, 2), ncols=n))
         ax.set_ylabel(label, rotation=0, ha="right", va="center")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -108,15 +110,15 @@ def image_rows(rows: Mapping[str, object], n: int = 10, title: str | None = None
     for ax, (label, imgs) in zip(axes, arrays.items(), strict=True):
         _show(ax, tile_images(imgs[:n].transpose(0, 3, 1, 2), ncols=n))
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
+    fig.suptitle(title or "rows of images: " + ", ".join(arrays), fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def latent_scatter(z, labels=None, dims: tuple[int, int] = (0, 1), title: str | None = None,
-                   s: float = 6.0) -> Figure:
-    """Codes ``z`` (N, d) as points in the plane of latent dimensions ``dims``, coloured by label."""
+                   s: float = 6.0, label_name: str = "label") -> Figure:
+    """Codes ``z`` (N, d) as points in the plane of latent dimensions ``dims``, coloured by label (the
+    colour bar is called ``label_name``, e.g. "digit" or "garment class"); titled (default: what it shows)."""
     a = _to_numpy(z)
     if a.ndim != 2 or a.shape[1] < 2:
         raise ValueError(f"z must have shape (N, d) with d >= 2, got {a.shape}")
@@ -132,33 +134,34 @@ def latent_scatter(z, labels=None, dims: tuple[int, int] = (0, 1), title: str | 
         if len(lab) != len(a):
             raise ValueError(f"labels must have one entry per code: {len(lab)} labels, {len(a)} codes")
         sc = ax.scatter(a[:, i], a[:, j], c=lab, cmap="tab10", s=s, alpha=0.8)
-        fig.colorbar(sc, ax=ax, label="label")
+        fig.colorbar(sc, ax=ax, label=label_name)
     ax.set_xlabel(f"$z_{i}$")
     ax.set_ylabel(f"$z_{j}$")
-    if title:
-        ax.set_title(title)
+    ax.set_title(title or f"codes in latent dimensions {i} and {j}" + (f", coloured by {label_name}"
+                                                                      if labels is not None else ""))
     fig.tight_layout()
     return fig
 
 
 def interpolation_strip(frames, ts: Sequence[float] | None = None, title: str | None = None) -> Figure:
-    """Frames ``(T, C, H, W)`` in one row, optionally labelled with their ``t`` values."""
+    """Frames ``(T, C, H, W)`` in one row, optionally labelled with their ``t`` values; titled."""
     a = _images(frames, "frames")
-    fig = Figure(figsize=(max(3.0, 0.8 * len(a)), 1.4 + (0.3 if title else 0)))
+    title = title or f"{len(a)} frames along a path between two codes, left to right"
+    fig = Figure(figsize=(max(3.0, 0.8 * len(a)), 1.7))
     axes = np.atleast_1d(fig.subplots(1, len(a)))
     for k, ax in enumerate(axes):
         _show(ax, a[k])
         if ts is not None:
             ax.set_xlabel(f"{ts[k]:.2g}", fontsize=8)
-    if title:
-        fig.suptitle(title)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def latent_traversal(grid, values: Sequence[float] | None = None, dims: Sequence[int] | None = None) -> Figure:
+def latent_traversal(grid, values: Sequence[float] | None = None, dims: Sequence[int] | None = None,
+                     title: str = "latent traversal: each row varies one latent dimension, the others fixed") -> Figure:
     """Images ``(n_dims, n_values, C, H, W)``: row ``r`` varies latent ``dims[r]`` over ``values``
-    (from :func:`genlearn.widgets.traverse`)."""
+    (from :func:`genlearn.widgets.traverse`); titled."""
     a = _to_numpy(grid)
     if a.ndim == 4:
         a = a[:, :, None]
@@ -174,6 +177,8 @@ def latent_traversal(grid, values: Sequence[float] | None = None, dims: Sequence
         ax.set_yticks([r * (h + 1) + h / 2 for r in range(rows)], [f"$z_{{{d}}}$" for d in dims])
     if values is not None:
         ax.set_xticks([c * (w + 1) + w / 2 for c in range(cols)], [f"{v:.2g}" for v in values], fontsize=8)
+        ax.set_xlabel("value of the varied dimension")
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -199,7 +204,7 @@ def loss_curves(history: Mapping[str, Sequence[float]], keys: Sequence[str] | No
     if logy:
         ax.set_yscale("log")
     ax.legend()
-    if title:
-        ax.set_title(title)
+    dashed = " (dashed: validation)" if any(k.startswith("val_") for k in keys) else ""
+    ax.set_title(title or "training loss per epoch" + dashed)
     fig.tight_layout()
     return fig

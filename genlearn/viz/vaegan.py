@@ -56,6 +56,8 @@ def vaegan_diagram(three_class: bool = False) -> Figure:
     ax.text(0.85, 0.62, "$L_{GAN}$", **red)
     llike = "$L_{llike} = |Dis_l(x) - Dis_l(\\tilde x)|^2 / 2\\sigma^2$\n(layer $l$ of the discriminator)"
     ax.text(0.88, 0.2, llike, **red)
+    ax.set_title(("three-class " if three_class else "") + "VAE-GAN: the discriminator after the decoder, and where "
+                 "each loss term is measured", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -37,8 +37,9 @@ def figure_png(fig: Any, dpi: int = 80) -> bytes:
     return buf.getvalue()
 
 
-def _img(data: bytes, fmt: str = "png") -> str:
-    return f'<img src="data:image/{fmt};base64,{base64.b64encode(data).decode("ascii")}" alt="widget figure"/>'
+def _img(data: bytes, fmt: str = "png", alt: str | None = None) -> str:
+    alt = html.escape(alt or "the widget's picture at its default setting", quote=True)
+    return f'<img src="data:image/{fmt};base64,{base64.b64encode(data).decode("ascii")}" alt="{alt}"/>'
 
 
 def _value_text(widget: Any) -> str:
@@ -64,7 +65,8 @@ def _outputs_html(outputs: list[dict]) -> list[str]:
         data = out.get("data", {})
         if "image/png" in data:
             png = data["image/png"]
-            parts.append(_img(base64.b64decode(png) if isinstance(png, str) else png))
+            alt = ((out.get("metadata") or {}).get("image/png") or {}).get("alt")
+            parts.append(_img(base64.b64decode(png) if isinstance(png, str) else png, alt=alt))
         elif "text/plain" in data and not str(data["text/plain"]).startswith("<Figure"):
             parts.append(f"<pre>{html.escape(str(data['text/plain']))}</pre>")
     return parts
@@ -74,21 +76,23 @@ def _interactive_figures(widget: Any) -> list[str]:
     """The figure(s) an ``interactive`` draws at its current control values."""
     from matplotlib.figure import Figure
 
+    from genlearn.viz import alt_text
+
     if isinstance(widget.result, Figure):
-        return [_img(figure_png(widget.result))]
+        return [_img(figure_png(widget.result), alt=alt_text(widget.result))]
     import matplotlib.pyplot as plt
     from IPython.utils.capture import capture_output
 
     before = set(plt.get_fignums())
     with capture_output() as captured:
         result = widget.f(**widget.kwargs)
-    parts = _outputs_html([{"data": o.data} for o in captured.outputs])
+    parts = _outputs_html([{"data": o.data, "metadata": o.metadata} for o in captured.outputs])
     if isinstance(result, Figure) and not parts:
-        parts.append(_img(figure_png(result)))
+        parts.append(_img(figure_png(result), alt=alt_text(result)))
     for num in sorted(set(plt.get_fignums()) - before):  # a non-inline backend leaves them open
         fig = plt.figure(num)
         if not parts:
-            parts.append(_img(figure_png(fig)))
+            parts.append(_img(figure_png(fig), alt=alt_text(fig)))
         plt.close(fig)
     return parts
 
