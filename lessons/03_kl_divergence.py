@@ -185,6 +185,7 @@ fig, ax = plt.subplots(figsize=(6, 3.2))
 ax.plot(sigmas, forward, label="KL(N(0, s^2) || N(0, 1))")
 ax.plot(sigmas, reverse, label="KL(N(0, 1) || N(0, s^2))")
 ax.set_xlabel("s"); ax.set_ylabel("nats"); ax.legend(); ax.set_ylim(0, 4)
+ax.set_title("KL is not symmetric: the two directions between N(0, s^2) and N(0, 1)")
 at = int((sigmas - 0.3).abs().argmin())
 print(f"s = {sigmas[at]:.2f}: forward {forward[at]:.3f} nats, reverse {reverse[at]:.3f} nats")
 assert reverse[at] > 2 * forward[at]
@@ -232,7 +233,8 @@ fig, ax = plt.subplots(figsize=(6, 3))
 ax.plot(x_grid, mixture_pdf(x_grid), "k", label="p: two bumps")
 for name, (_, (m, sd)) in fits.items():
     ax.plot(x_grid, Normal(m, sd).log_prob(x_grid).exp(), label=f"q minimising the {name} KL")
-ax.legend(fontsize=8); ax.set_xlim(-7, 7);
+ax.legend(fontsize=8); ax.set_xlim(-7, 7); ax.set_xlabel("x"); ax.set_ylabel("density")
+ax.set_title("one Gaussian q fitted to two bumps p, by each direction of the KL");
 (m_f, s_f), (m_r, s_r) = fits["forward"][1], fits["reverse"][1]
 assert abs(m_f) < 0.2 and s_f > 2.5  # covers both bumps (p's standard deviation is about 3.08)
 assert abs(abs(m_r) - 3) < 0.2 and s_r < 1.0  # sits in one bump
@@ -281,7 +283,8 @@ ax.plot(s, s.exp(), label="$e^s$")
 ax.plot(s, 1 + s, label="$1 + s$")
 ax.plot(s, gap, lw=3, label="$e^s - (1 + s)$")
 ax.axhline(0, color="0.6", lw=0.8); ax.axvline(0, color="0.6", lw=0.8)
-ax.set_xlabel("s = log sigma^2"); ax.legend()
+ax.set_xlabel("s = log sigma^2"); ax.set_ylabel("value"); ax.legend()
+ax.set_title("the KL's variance term e^s - (1 + s) is never negative, 0 only at s = 0")
 i_min = int(gap.argmin())
 print(f"minimum of e^s - (1+s) on the grid: {gap[i_min]:.2e} at s = {s[i_min]:.3f}")
 assert (gap >= 0).all() and abs(s[i_min]) < 1e-9 and gap[i_min] == 0

@@ -53,6 +53,7 @@ import torch.nn.functional as F
 from IPython.display import display
 
 from genlearn import pretrained, seed_everything
+from genlearn.data import FASHION_CLASSES
 from genlearn.evaluate import (
     IndependentPixels,
     bits_per_dim,
@@ -146,7 +147,7 @@ with torch.no_grad():
     z_e = map_batches(vq.encode, vq, x_test[:300]).movedim(1, -1).reshape(-1, vq.code_dim)  # (300 * 49, 16)
 codes_test = map_batches(vq.encode_indices, vq, x_test)
 stats_test = codebook_stats(vq, x_test)
-latent_spaces(mu, test.y, z_e, vq.quantizer.codebook.detach().cpu(), stats_test.counts)
+latent_spaces(mu, test.y, z_e, vq.quantizer.codebook.detach().cpu(), stats_test.counts, class_names=FASHION_CLASSES)
 
 # %% [markdown]
 # On the left, every point of the plane is a valid code that the decoder can
@@ -232,6 +233,7 @@ ax.plot(z_line[:, 0], z_q_line[:, 0], label="$z_q = e_{k(z)}$")
 ax.plot(z_line[:, 0], z_line[:, 0], ":", color="0.6", label="$z$")
 ax.scatter(toy.codebook[:, 0].detach(), toy.codebook[:, 0].detach(), color="k", zorder=3, label="codes")
 ax.set_xlabel("encoder output $z$"); ax.set_ylabel("quantised $z_q$"); ax.legend()
+ax.set_title("quantisation is a staircase: flat (zero gradient) between jumps")
 
 slope = (z_q_line[1:, 0] - z_q_line[:-1, 0]) / (z_line[1:, 0] - z_line[:-1, 0])
 print(f"finite-difference slope: 0 on {(slope == 0).float().mean():.1%} of the line, "

@@ -462,7 +462,9 @@ fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for ax, key in zip(axes, ["gan", "feature_size"]):
     ax.plot(balanced[SEED][key], label="lr_dis = 1e-3 (balanced)")
     ax.plot(fast[SEED][1][key], label="lr_dis = 1e-2 (D too fast)")
-    ax.set_title(key); ax.set_xlabel("epoch"); ax.set_yscale("log")
+    ax.set_title({"gan": "discriminator's GAN loss", "feature_size": "size of the discriminator's features"}[key])
+    ax.set_xlabel("epoch"); ax.set_ylabel({"gan": "nats per image", "feature_size": "mean squared norm"}[key])
+    ax.set_yscale("log")
 axes[0].legend()
 for s in SEEDS:
     print(f"seed {s}: feature size per epoch: balanced " + " ".join(f"{v:.0f}" for v in balanced[s]["feature_size"])

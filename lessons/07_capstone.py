@@ -47,6 +47,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from genlearn import evaluate, pretrained, recipes, seed_everything
+from genlearn.data import FASHION_CLASSES
 from genlearn.evaluate import IndependentPixels, codebook_stats
 from genlearn.models.latent import encode_mean
 from genlearn.sample_quality import confidence_line, edge_sharpness, frechet, frechet_reference, sharpness
@@ -123,13 +124,17 @@ for ax, key in zip(axes[:3], ("ae", "vae", "vaegan")):
     z = encode_mean(runs[key][0]["model"], test.x)
     z = z - z.mean(0)
     p = z @ torch.linalg.svd(z, full_matrices=False).Vh[:2].T
-    ax.scatter(p[:, 0], p[:, 1], c=test.y, cmap="tab10", s=3)
-    ax.set_title(f"{NAMES[key]}: codes (PCA projection)")
+    sc = ax.scatter(p[:, 0], p[:, 1], c=test.y, cmap="tab10", s=3, vmin=-0.5, vmax=9.5)
+    ax.set_title(f"{NAMES[key]}: test codes, first two principal axes", fontsize=10)
+    ax.set_xlabel("principal axis 1"); ax.set_ylabel("principal axis 2")
+cbar = fig.colorbar(sc, ax=axes[:3].tolist(), ticks=range(10), fraction=0.03)
+cbar.ax.set_yticklabels(FASHION_CLASSES, fontsize=7); cbar.set_label("garment class")
 vq = runs["vqvae"][0]["model"]
 stats = codebook_stats(vq, test.x)
 axes[3].bar(range(vq.num_codes), stats.counts.sort(descending=True).values)
-axes[3].set_title(f"VQ-VAE: code usage, perplexity {stats.perplexity:.1f} of {vq.num_codes}")
-fig.tight_layout()
+axes[3].set_title(f"VQ-VAE: code usage, perplexity {stats.perplexity:.1f} of {vq.num_codes}", fontsize=10)
+axes[3].set_xlabel("code, most used first"); axes[3].set_ylabel("positions of test images using it")
+fig.suptitle("Latent spaces of the four models (first seed)")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. The scoreboard

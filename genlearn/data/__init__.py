@@ -22,7 +22,7 @@ from genlearn.data.digits import (
 from genlearn.data.download import DownloadError, download
 from genlearn.data.idx import read_idx, read_idx_images, write_idx
 from genlearn.data.loaders import make_loader, tensor_dataset
-from genlearn.data.mnist import load_fashion_mnist, load_mnist
+from genlearn.data.mnist import FASHION_CLASSES, load_fashion_mnist, load_mnist
 from genlearn.data.moon_phase import moon_phase, moon_phases, random_moons
 from genlearn.data.sources import (
     DATASETS,
@@ -53,6 +53,7 @@ __all__ = [
     "read_idx_images",
     "load_mnist",
     "load_fashion_mnist",
+    "FASHION_CLASSES",
     "load_data",
     "DATA_HELP",
     "download",

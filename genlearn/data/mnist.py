@@ -27,7 +27,10 @@ from genlearn.data.sources import (
     search_dirs,
 )
 
-__all__ = ["load_mnist", "load_fashion_mnist"]
+__all__ = ["load_mnist", "load_fashion_mnist", "FASHION_CLASSES"]
+
+FASHION_CLASSES = ("T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
+                   "ankle boot")  # the names of Fashion-MNIST's labels 0-9
 
 
 def _split_and_root(func: str, split: object, root: object) -> tuple[str, object]:

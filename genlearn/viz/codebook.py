@@ -39,13 +39,15 @@ def pca_2d(fit_rows, *others) -> list[np.ndarray]:
     return out
 
 
-def latent_spaces(mu, labels, z_e, codebook, counts, titles: Sequence[str] | None = None) -> Figure:
+def latent_spaces(mu, labels, z_e, codebook, counts, titles: Sequence[str] | None = None,
+                  class_names: Sequence[str] | None = None) -> Figure:
     """Continuous vs discrete latents side by side.
 
     Left: VAE posterior means ``mu`` (N, 2) coloured by ``labels``: every point of the plane
     is a code. Right: encoder outputs ``z_e`` (M, D) of a VQ-VAE (grey) and its codebook
     (K, D), projected on the two principal axes of ``z_e``; a code's marker area grows with
     ``counts`` (K,) and unused codes are drawn as red crosses: only these K points are codes.
+    ``class_names`` names the labels 0, 1, ... on the colour bar (default: the label numbers, "class").
     """
     m = _np(mu, "mu", 2)
     if m.shape[1] != 2:
@@ -60,8 +62,10 @@ def latent_spaces(mu, labels, z_e, codebook, counts, titles: Sequence[str] | Non
     titles = titles or ("continuous: VAE latent (posterior means)", "discrete: VQ-VAE codebook (PCA)")
     fig = Figure(figsize=(10.0, 4.2))
     ax1, ax2 = fig.subplots(1, 2)
-    sc = ax1.scatter(m[:, 0], m[:, 1], c=lab, cmap="tab10", s=6, alpha=0.8)
-    fig.colorbar(sc, ax=ax1, label="digit")
+    sc = ax1.scatter(m[:, 0], m[:, 1], c=lab, cmap="tab10", s=6, alpha=0.8, vmin=-0.5, vmax=9.5)
+    cbar = fig.colorbar(sc, ax=ax1, ticks=range(10), label="class")
+    if class_names is not None:
+        cbar.ax.set_yticklabels(list(class_names)[:10], fontsize=7)
     ax1.set_xlabel("$z_0$")
     ax1.set_ylabel("$z_1$")
     ax2.scatter(zp[:, 0], zp[:, 1], s=3, c="0.75", label="encoder outputs $z_e$")
