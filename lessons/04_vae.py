@@ -514,8 +514,10 @@ image_grid(torch.cat([vae8.reconstruct(sneakers[:8]), moved[:8]]), ncols=8,
 
 # %% [markdown]
 # So the arithmetic does more than decode the centroid: the moved boots stay varied. Interpolating
-# between two test garments, linearly and along a great circle (`slerp`, which keeps the norm a
-# Gaussian code typically has), and a **traversal** of one latent dimension:
+# between two test garments, linearly and along a great circle (`slerp`: for two codes of similar
+# length it keeps their length, where the straight line cuts in towards 0; whether that length is
+# the one a prior draw typically has, about $\sqrt{8} \approx 2.83$ in 8 dimensions, the printed norms
+# say), and a **traversal** of one latent dimension:
 
 # %%
 pair = test.x[[0, 1]]
@@ -526,7 +528,8 @@ display(interpolation_strip(decode_points(vae8, interpolate(zs[0], zs[1], 9)), t
                    title="traversal: dimensions 0, 1, 2 from -3 to 3, the others at 0"))
 mid_linear = interpolate(zs[0], zs[1], 3)[1].norm().item()
 mid_slerp = slerp(zs[0], zs[1], 0.5).norm().item()
-print(f"norm at the midpoint: linear {mid_linear:.2f}, slerp {mid_slerp:.2f}, ends {zs.norm(dim=1).tolist()}")
+print(f"norm at the midpoint: linear {mid_linear:.2f}, slerp {mid_slerp:.2f}; the two codes "
+      f"{', '.join(f'{v:.2f}' for v in zs.norm(dim=1).tolist())}; a typical prior draw sqrt(8) = {math.sqrt(8):.2f}")
 assert mid_slerp >= mid_linear - 1e-6
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -736,11 +739,16 @@ if S.name == "laptop":  # "active" by the variance criterion: lenient at this bu
 # alternating $(-1)^{i+j}$ pattern in the output.
 
 # %%
-def checkerboard_energy(upsample, seed):
+def constant_output(upsample, seed):
+    """A freshly initialised decoder's output for a constant feature map, (28, 28)."""
     seed_everything(seed)
     dec = ConvDecoder((1, 28, 28), None, channels=(8, 8), upsample=upsample)
     with torch.no_grad():
-        out = dec(torch.ones(1, *dec.in_shape))[0, 0]
+        return dec(torch.ones(1, *dec.in_shape))[0, 0]
+
+
+def checkerboard_energy(upsample, seed):
+    out = constant_output(upsample, seed)
     i, j = torch.meshgrid(torch.arange(28), torch.arange(28), indexing="ij")
     centred = out - out.mean()
     return float((centred * (-1.0) ** (i + j)).mean().abs() / centred.std())
@@ -753,6 +761,13 @@ checker_verdict = compare("transposed convolutions make more checkerboard than n
                           "higher")
 print(verdict_table([checker_verdict]))
 assert checker_verdict.holds and all(t > 5 * n for t, n in zip(energy["transpose"], energy["nearest"]))
+fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
+for ax, mode in zip(axes, ("transpose", "nearest")):
+    out = constant_output(mode, SEEDS[0])
+    ax.imshow(out, cmap="gray"); ax.set_xticks([]); ax.set_yticks([])
+    ax.set_title(f"{'transposed convolution' if mode == 'transpose' else 'nearest upsampling + conv'}\n"
+                 f"checkerboard energy {checkerboard_energy(mode, SEEDS[0]):.3f}", fontsize=9)
+fig.suptitle("untrained decoders fed a constant feature map", fontsize=10);
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 10. Explore, with a question each
