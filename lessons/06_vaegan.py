@@ -207,7 +207,10 @@ assert torch.allclose(by_hand, vaegan_loss(gan, x, out).similarity)
 #
 # All three networks sit in one computation graph, so every term *could* send a
 # gradient to most of them. The figure shows the size of each term's gradient
-# for each network on one batch; outlined cells are the ones the training step
+# for each network on one batch. It has a row per term the code computes: $\mathcal{L}_\text{prior}$,
+# $\mathcal{L}_\text{llike}$ (`similarity` in the code), the discriminator's $\mathcal{L}_\text{GAN}$
+# (`gan`) and the decoder's non-saturating GAN term (`generator`), the form of $-\mathcal{L}_\text{GAN}$
+# the decoder minimises; outlined cells are the ones the training step
 # uses, the rest are blocked by computing each network's gradient from its own
 # objective only (`torch.autograd.grad` per group, then stepping).
 

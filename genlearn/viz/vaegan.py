@@ -106,7 +106,10 @@ def routing_figure(norms: Mapping[str, Mapping[str, float]], used: Mapping[str, 
             if on:
                 ax.add_patch(_rect(j, i))
     ax.set_xticks(range(len(groups)), groups)
-    ax.set_yticks(range(len(terms)), terms)
+    names = {"prior": "$L_{prior}$", "similarity": "$L_{llike}$ (similarity)", "gan": "$L_{GAN}$ (discriminator's)",
+             "generator": "decoder's GAN term", "code": "code term (3 classes)"}  # the lesson's notation
+    ax.set_yticks(range(len(terms)), [names.get(t, t) for t in terms])
+    ax.set_xlabel("network receiving the gradient")
     ax.set_title("|d term / d weights| per network (outlined: used by the step)", fontsize=9)
     fig.tight_layout()
     return fig
