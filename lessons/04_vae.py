@@ -54,12 +54,12 @@ from genlearn.evaluate import IndependentPixels
 from genlearn.gradients import reparameterization_gradients, score_function_gradients
 from genlearn.models import AE, VAE, DiscretizedLogistic, LinearGaussian, ae_loss, kl_warmup, vae_loss
 from genlearn.models.latent import decode_points, encode_mean, interpolate, slerp, traverse
-from genlearn.models.nets import ConvDecoder
+from genlearn.models.nets import ConvDecoder, soft_clamp
 from genlearn.sample_quality import confidence_line, fashion_classifier, frechet, frechet_reference, sharpness
 from genlearn.scale import base_seed, current, fashion, lesson_threads
 from genlearn.train import fit, seeded_run
 from genlearn.verdict import column, compare, verdict_table
-from genlearn.viz import image_grid, interpolation_strip
+from genlearn.viz import image_grid, interpolation_strip, loss_curves, show_reconstructions
 from genlearn.widgets import interpolation_slider, latent_explorer
 
 S, SEED = current(), base_seed()
@@ -408,6 +408,76 @@ pixels_verdict = compare("the 2-D VAE's NLL below the independent-pixel baseline
                          [baseline_bits] * len(SEEDS), "lower")
 print(verdict_table([pixels_verdict]))
 assert pixels_verdict.holds and all(b < baseline_bits for b in vae2_bits) and baseline_bits < 8
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ### The whole VAE, in thirty lines
+#
+# Sections 2, 4 and 5 are all a VAE is. Here they are in one small module, read top to bottom: an
+# [encoder](glossary.md#encoder) that outputs $\mu(x)$ and $s(x) = \log\sigma^2(x)$, the reparameterised draw
+# $z = \mu + e^{s/2}\varepsilon$, a [decoder](glossary.md#decoder) that outputs the discretized logistic's
+# means, and the loss $-\text{ELBO} = -\log p(x|z) + KL(q(z|x)\,\|\,N(0, I))$ with the KL in closed form.
+# It is trained by the library's one training loop (`fit`, which calls `loss` on each batch), and
+# then compared with `genlearn.models.VAE`, the model every later section uses.
+
+# %%
+class SmallVAE(torch.nn.Module):
+    """q(z|x) = N(mu(x), diag e^{s(x)}), p(z) = N(0, I), p(x|z) a discretized logistic over 256 grey levels."""
+
+    def __init__(self, latent_dim=8, hidden=256, pixels=28 * 28):
+        super().__init__()
+        self.encoder = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(pixels, hidden), torch.nn.ReLU(),
+                                           torch.nn.Linear(hidden, 2 * latent_dim))  # -> (mu, s)
+        self.decoder = torch.nn.Sequential(torch.nn.Linear(latent_dim, hidden), torch.nn.ReLU(),
+                                           torch.nn.Linear(hidden, pixels), torch.nn.Unflatten(1, (1, 28, 28)))
+        self.px_given_z = DiscretizedLogistic(256, channels=1)  # section 5: a likelihood of the grey levels
+
+    def encode(self, x):
+        mu, s = self.encoder(x).chunk(2, dim=1)
+        return mu, soft_clamp(s, -12.0, 8.0)  # keeps e^s finite; the identity for moderate s
+
+    def loss(self, x):  # -ELBO per image in nats, one z per image (section 4)
+        mu, s = self.encode(x)
+        z = mu + torch.exp(0.5 * s) * torch.randn_like(mu)  # section 2: the reparameterisation trick
+        reconstruction = self.px_given_z.nll(self.decoder(z), x)  # -log p(x|z), summed over the pixels
+        kl = 0.5 * (mu.pow(2) + s.exp() - 1 - s).sum(1)  # KL(N(mu, e^s) || N(0, I)), closed form
+        return (reconstruction + kl).mean()
+
+    def reconstruct(self, x):
+        return self.px_given_z.mean(self.decoder(self.encode(x)[0]))  # E[x | z = mu(x)]
+
+
+torch.manual_seed(SEED)
+small = SmallVAE(hidden=S.hidden[0])
+small_history = fit(small, lambda model, x: model.loss(x), train.x, S.epochs(5), lr=2e-3, seed=SEED, device="cpu",
+                    progress=False)
+small.eval()
+print(f"-ELBO per training image: epoch 1 {small_history['loss'][0]:.0f} nats, "
+      f"epoch {len(small_history['loss'])} {small_history['loss'][-1]:.0f} nats")
+with torch.no_grad():
+    small_recon = small.reconstruct(test.x[:10])
+display(loss_curves(small_history, title="SmallVAE: -ELBO per training image, by epoch"),
+        show_reconstructions(test.x[:10], small_recon,
+                             title="SmallVAE: test garments (top) and their reconstructions E[x | z = mu(x)]"))
+assert small_history["loss"][-1] < small_history["loss"][0]
+
+# %% [markdown]
+# The library's `VAE` with the same sizes is the same model: with `SmallVAE`'s weights copied in and
+# the same noise $\varepsilon$, its loss (`vae_loss`) and its reconstructions are the ones above.
+
+# %%
+library_vae = VAE((1, 28, 28), 8, hidden=(S.hidden[0],), likelihood="logistic", levels=256).eval()
+with torch.no_grad():
+    for mine, theirs in ((small.encoder, library_vae.encoder), (small.decoder, library_vae.decoder),
+                         (small.px_given_z, library_vae.px_given_z)):
+        for p_mine, p_theirs in zip(mine.parameters(), theirs.parameters(), strict=True):
+            p_theirs.copy_(p_mine)
+    torch.manual_seed(SEED)
+    by_hand = small.loss(test.x[:500])
+    torch.manual_seed(SEED)
+    by_library = vae_loss(library_vae, test.x[:500]).loss
+print(f"-ELBO on 500 test images: SmallVAE {by_hand.item():.4f} nats, genlearn's VAE {by_library.item():.4f} nats")
+assert torch.allclose(by_hand, by_library, rtol=1e-6)
+assert torch.allclose(small.reconstruct(test.x[:10]), library_vae.reconstruct(test.x[:10]), atol=1e-6)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. The VAE against its fair rival
