@@ -110,7 +110,24 @@ def free_bits_kl(kl_per_dim, lam):
 check("free_bits_kl", free_bits_kl)
 
 # %% [markdown]
-# ## Exercise 6 (build and train): a VAE of your own
+# ## Exercise 6: the discretized logistic, a likelihood of grey levels
+#
+# Lesson 04's decoder models each pixel's grey level with a
+# [discretized logistic](../lessons/glossary.md#discretized-logistic): mean $m = \mathrm{sigmoid}(u)$,
+# scale $s = e^{\text{log\_scale}}$, and $P(x) = F(x + h) - F(x - h)$ with $F$ the logistic CDF and
+# $h$ half a grey level, the end bins $x = 0$ and $x = 1$ taking the tails. Given decoder outputs
+# `u` and `log_scale` and images `x` of the same shape `(batch, pixels)` whose values are the
+# `levels` grey levels $0, \frac{1}{L-1}, \dots, 1$, return $-\log p(x|z)$ per example, shape `(batch,)`.
+
+# %%
+def discretized_logistic_nll(u, log_scale, x, levels):
+    """-log P(x) summed over the pixels of each example; P the logistic mass of each pixel's bin."""
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('discretized_logistic_nll')")
+# %%
+check("discretized_logistic_nll", discretized_logistic_nll)
+
+# %% [markdown]
+# ## Exercise 7 (build and train): a VAE of your own
 #
 # Put the pieces together into a model. Write a class `TinyVAE(n_pixels, n_latent)`
 # (a `torch.nn.Module`) with this interface, for flat binary images `x` of shape
@@ -169,7 +186,7 @@ with demo("vae_build_train"):  # until your code above runs: one line, and Run A
 check("vae_build_train", TinyVAE)
 
 # %% [markdown]
-# ## Exercise 7 (predict, then measure): what does beta do to the KL?
+# ## Exercise 8 (predict, then measure): what does beta do to the KL?
 #
 # The $\beta$-VAE minimises $\mathbb{E}_q[-\log p(x|z)] + \beta\,KL(q(z|x)\,\|\,p(z))$.
 # Train the same VAE twice on the same data, with $\beta = 1$ and $\beta = 2$. How

@@ -157,3 +157,37 @@ bits_per_dim_vae_vs_pixels()
 
 # %%
 check("predict_lowest_bits", predict_lowest_bits)
+
+# %% [markdown]
+# ## Exercise 6: the paired verdict behind every comparison
+#
+# Every comparison of the course is a verdict over seeds (`genlearn.verdict.compare`). Write it:
+# given per-seed scores `a` and `b` (lists, the same seeds in the same order), the claim "a is
+# `better` than b" (`better` is `"lower"` or `"higher"`) and `alpha`, return
+# `(verdict, low, high)`: the two-sided $1 - \alpha$ Student-t interval of the mean paired
+# difference $a_s - b_s$, and `"HOLDS"`, `"DOES NOT"` or `"INCONCLUSIVE"` as the interval lies on
+# the claimed side of 0, on the other side, or across it.
+
+# %%
+def paired_verdict(a, b, better="lower", alpha=0.05):
+    """(verdict, low, high) for the claim "a is `better` than b", from scores paired by seed."""
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('paired_verdict')")
+# %%
+check("paired_verdict", paired_verdict)
+
+# %% [markdown]
+# ## Exercise 7: compare two models fairly
+#
+# `run(name, seed)` trains model `name` with `seed` (its initialisation, data order and noise)
+# and returns its test scores, a dict. Compare models `a` and `b` fairly on the score `key`: the
+# same budget is `run`'s business; yours is the same seeds for both, paired seed by seed. Return
+# what the `paired_verdict` passed in (the course's own, so this exercise does not depend on the
+# last one) says of the claim "a is `better` than b".
+
+# %%
+def compare_models(run, a, b, seeds, key, better, paired_verdict):
+    """(verdict, low, high) for "a is `better` than b on `key`", both models run on every seed."""
+    raise NotImplementedError("Your turn: replace this line with your code. Stuck? Ask for a hint: hint('compare_models')")
+# %%
+check("compare_models", compare_models)
+

@@ -39,6 +39,9 @@ EQUIVALENT = {
     ("loglog_slope", "(v - v.sum())"): "u is centred, so adding a constant to v leaves sum(u * v) unchanged",
     ("bernoulli_nll", ".sum(+1)"): "for the specified (batch, pixels) inputs dim 1 is the last dimension",
     ("negative_elbo", ".sum(+1)"): "for the specified (batch, latent) inputs dim 1 is the last dimension",
+    ("paired_verdict", "high <= 0"): "an interval end exactly at 0 never happens for the real-valued scores specified",
+    ("paired_verdict", "low >= 0"): "an interval end exactly at 0 never happens for the real-valued scores specified",
+    ("discretized_logistic_nll", ".sum(+1)"): "for the specified (batch, pixels) inputs dim 1 is the last dimension",
     ("nearest_code", ".mean(-1)"): "the mean is the sum over a constant number of dimensions: same argmin",
 }
 

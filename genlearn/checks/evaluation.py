@@ -12,7 +12,7 @@ from genlearn.checks._util import close, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
 
 __all__ = ["FRECHET_GAUSSIANS", "IMAGE_SHARPNESS", "BITS_PER_DIM", "GAUSSIAN_PRIOR_BUILD", "PREDICT_LOWEST_BITS",
-           "bits_per_dim_vae_vs_pixels"]
+           "PAIRED_VERDICT", "COMPARE_MODELS", "bits_per_dim_vae_vs_pixels"]
 
 
 def _spd(gen: torch.Generator, d: int) -> torch.Tensor:
@@ -235,3 +235,123 @@ def _lowest_bits(found: dict[str, float]) -> tuple[str, str]:
 
 predict_then_measure(PREDICT_LOWEST_BITS, CHOICES_LOWEST, lambda seed: bits_per_dim_vae_vs_pixels(seed=seed),
                      _lowest_bits)
+
+
+# --- paired_verdict(a, b, better, alpha) ---------------------------------------------------------------
+PAIRED_VERDICT = exercise(
+    "paired_verdict", "the verdict behind every comparison of the course: a paired t interval over seeds", points=2,
+    hints=(
+        "Pair the scores by seed: d_s = a_s - b_s. The claim is about the mean of d: is it below 0 (better = "
+        "'lower') or above 0 (better = 'higher')?",
+        "The two-sided 1 - alpha interval of the mean difference is mean(d) +- t * sd(d) / sqrt(n), with sd the "
+        "sample standard deviation (n - 1 in the denominator) and t the 1 - alpha/2 quantile of Student's t "
+        "with n - 1 degrees of freedom (scipy.stats.t.ppf).",
+        "HOLDS when the whole interval is on the claimed side of 0, DOES NOT when it is on the other side, "
+        "INCONCLUSIVE when it contains 0. Return (verdict, low, high).",
+    ),
+)
+
+_VERDICTS = ("HOLDS", "DOES NOT", "INCONCLUSIVE")
+
+
+def _verdict_answer(out: object) -> tuple[str, float, float]:
+    size = f" of {len(out)}" if hasattr(out, "__len__") else ""
+    assert isinstance(out, (tuple, list)) and len(out) == 3, (
+        f"return (verdict, low, high), got {type(out).__name__}{size}")
+    verdict, low, high = out
+    assert verdict in _VERDICTS, f"the verdict must be one of {_VERDICTS}, got {verdict!r}"
+    return verdict, to_float(low, "low"), to_float(high, "high")
+
+
+# per-seed differences d = a - b whose intervals sit where a wrong threshold shows: HOLDS far from 0, an
+# interval across 0 inside (-1, 1), one inside (0, 1)
+_DIFFS = {"clear": [-2.2, -1.9, -2.6, -1.7, -2.1], "across": [-0.5, -0.1, 0.2, -0.4, 0.1],
+          "small": [0.5, 0.6, 0.4, 0.55, 0.45]}
+
+
+def _paired_case(diffs: str, better: str, alpha: float | None = 0.05):
+    def make(gen: torch.Generator) -> dict:
+        base = randn(gen, 5, scale=10.0)  # seeds differ a lot: only the pairing sees the effect
+        a = base + torch.tensor(_DIFFS[diffs], dtype=torch.float64)
+        return {"a": a.tolist(), "b": base.tolist(), "better": better, "alpha": alpha}
+    return make
+
+
+def _run_paired(fn, inp):
+    if inp["alpha"] is None:  # the default alpha of the signature: 0.05
+        return fn(inp["a"], inp["b"], inp["better"])
+    return fn(inp["a"], inp["b"], inp["better"], inp["alpha"])
+
+
+def _check_paired(inp: dict, out: object) -> None:
+    from genlearn.verdict import compare
+
+    verdict, low, high = _verdict_answer(out)
+    want = compare("claim", inp["a"], inp["b"], inp["better"], inp["alpha"] or 0.05)
+    close(low, want.low, 1e-6 * max(1.0, abs(want.low)), "the interval is mean(d) - t * sd(d) / sqrt(n), d = a - b")
+    close(high, want.high, 1e-6 * max(1.0, abs(want.high)), "the interval is mean(d) + t * sd(d) / sqrt(n)")
+    assert verdict == want.verdict, (f"the interval [{want.low:.3g}, {want.high:.3g}] with better = "
+                                     f"{inp['better']!r} reads {want.verdict}, you said {verdict}")
+
+
+for _diffs, _better, _alpha in (("clear", "lower", 0.05), ("across", "lower", None), ("small", "lower", 0.05),
+                                ("across", "higher", 0.05), ("small", "higher", 0.1), ("clear", "higher", None)):
+    PAIRED_VERDICT.case(make=_paired_case(_diffs, _better, _alpha), run=_run_paired)(_check_paired)
+
+
+# --- compare_models(run, a, b, seeds, key, better) ------------------------------------------------------
+COMPARE_MODELS = exercise(
+    "compare_models", "compare two models fairly: the same seeds for both, paired by seed", points=2,
+    hints=(
+        "A fair comparison gives both models the same budget and the same seeds: call run(name, seed) for "
+        "each model and each seed, and keep each model's scores in the order of the seeds.",
+        "The pairs (a_s, b_s) share everything a seed decides (initialisation, data order, noise), so "
+        "compare them pair by pair: your paired_verdict, with the scores under `key`.",
+    ),
+)
+
+
+def _fair_inputs(gen: torch.Generator) -> dict:
+    seeds = [int(s) for s in torch.randperm(50, generator=gen)[:4]]
+    return {"seeds": seeds, "base": {s: float(10 * torch.randn(1, generator=gen)) for s in seeds},
+            "noise": {s: float(0.3 * torch.randn(1, generator=gen)) for s in seeds}}
+
+
+def _run_fair(fn, inp):
+    calls: list[list] = []
+    base = {int(k): v for k, v in inp["base"].items()}
+    noise = {int(k): v for k, v in inp["noise"].items()}
+
+    def run(name, seed):
+        calls.append([name, seed])
+        if seed not in base:
+            return {"frechet": float("nan")}
+        return {"frechet": base[seed] + (noise[seed] - 1.5 if name == "VQ-VAE" else 0.0)}
+
+    from genlearn.verdict import compare
+
+    def paired_verdict(a, b, better="lower", alpha=0.05):  # the course's verdict, lent to the learner's code
+        v = compare("claim", a, b, better, alpha)
+        return v.verdict, v.low, v.high
+
+    out = fn(run, "VQ-VAE", "VAE-GAN", inp["seeds"], "frechet", "lower", paired_verdict)
+    return {"calls": calls, "answer": list(out) if isinstance(out, tuple) else out}
+
+
+@COMPARE_MODELS.case(make=_fair_inputs, run=_run_fair)
+def _fair(inp, out):
+    seeds = [int(s) for s in inp["seeds"]]
+    calls = [(str(n), int(s)) for n, s in out["calls"]]
+    for name in ("VQ-VAE", "VAE-GAN"):
+        got = [s for n, s in calls if n == name]
+        assert sorted(got) == sorted(seeds) and len(got) == len(seeds), (
+            f"{name} was run with seeds {got}; a fair comparison runs both models once on each of {seeds}")
+    verdict, low, high = _verdict_answer(out["answer"])
+    from genlearn.verdict import compare
+
+    a = [inp["base"][str(s)] if str(s) in inp["base"] else inp["base"][s] for s in seeds]
+    noise = [inp["noise"][str(s)] if str(s) in inp["noise"] else inp["noise"][s] for s in seeds]
+    want = compare("claim", [x + e - 1.5 for x, e in zip(a, noise, strict=True)], a, "lower")
+    close(low, want.low, 1e-6 * max(1.0, abs(want.low)), "pair the scores by seed: the same order for both models")
+    close(high, want.high, 1e-6 * max(1.0, abs(want.high)), "pair the scores by seed")
+    assert verdict == want.verdict, f"paired by seed the verdict is {want.verdict}, you said {verdict}"

@@ -13,7 +13,7 @@ from genlearn.checks._util import close, grads, rand, randn, tensor, to_float
 from genlearn.checks.exercise import exercise
 
 __all__ = ["REPARAMETERIZE", "BERNOULLI_NLL", "NEGATIVE_ELBO", "IWAE_FROM_LOG_WEIGHTS", "FREE_BITS_KL",
-           "VAE_BUILD_TRAIN", "PREDICT_KL_BETA", "kl_versus_beta"]
+           "VAE_BUILD_TRAIN", "PREDICT_KL_BETA", "DISCRETIZED_LOGISTIC_NLL", "kl_versus_beta"]
 
 
 def _bce(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
@@ -291,3 +291,65 @@ def _kl_beta(kl: dict[float, float]) -> tuple[str, str]:
 
 
 predict_then_measure(PREDICT_KL_BETA, CHOICES_KL_BETA, lambda seed: kl_versus_beta(seed=seed), _kl_beta)
+
+
+# --- discretized_logistic_nll(u, log_scale, x, levels) ---------------------------------------------
+DISCRETIZED_LOGISTIC_NLL = exercise(
+    "discretized_logistic_nll", "-log p(x|z) of grey levels under a discretized logistic", points=2,
+    hints=(
+        "Each pixel takes one of `levels` grey values 0, 1/(L-1), ..., 1. Its probability is the mass of a "
+        "logistic distribution (mean sigmoid(u), scale e^log_scale) over the pixel's bin: the CDF at the bin's "
+        "upper edge minus the CDF at its lower edge.",
+        "A bin is one grey level wide: half a level, h = 1 / (2 (L - 1)), either side of x. The logistic CDF "
+        "is F(t) = sigmoid((t - mean) / scale). The two end bins take the tails: x = 0 gets F(h) (everything "
+        "below), x = 1 gets 1 - F(1 - h).",
+        "Then -log of each pixel's probability, summed over the pixels of each image: shape (N,). Clamp the "
+        "probability to at least a tiny number (say 1e-12) before the log, so an unlikely pixel costs a lot "
+        "but not infinity.",
+    ),
+)
+
+
+def _logistic_nll_reference(u: torch.Tensor, log_scale: torch.Tensor, x: torch.Tensor, levels: int) -> torch.Tensor:
+    h = 0.5 / (levels - 1)
+    mean, scale = torch.sigmoid(u), log_scale.exp()
+    upper = torch.where(x >= 1, torch.ones_like(x), torch.sigmoid((x + h - mean) / scale))
+    lower = torch.where(x <= 0, torch.zeros_like(x), torch.sigmoid((x - h - mean) / scale))
+    return -torch.log((upper - lower).clamp(min=1e-12)).flatten(1).sum(1)
+
+
+def _logistic_inputs(gen: torch.Generator, levels: int = 256) -> dict:
+    n, d = 4, 12
+    x = torch.randint(0, levels, (n, d), generator=gen).double() / (levels - 1)
+    x[0, :3] = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)  # the two end bins
+    return {"u": randn(gen, n, d, scale=2.0), "log_scale": rand(gen, n, d, low=-4.0, high=-1.0), "x": x,
+            "levels": levels}
+
+
+@DISCRETIZED_LOGISTIC_NLL.case(make=_logistic_inputs,
+                               run=lambda fn, inp: fn(inp["u"], inp["log_scale"], inp["x"], inp["levels"]))
+def _grey_levels(inp, out):
+    got = tensor(out, (4,), "discretized_logistic_nll(u, log_scale, x, levels)")
+    want = _logistic_nll_reference(inp["u"], inp["log_scale"], inp["x"], inp["levels"])
+    assert torch.allclose(got, want, rtol=1e-6, atol=1e-6), (
+        f"got {got.tolist()}, expected {want.tolist()}: each pixel's bin is x +- h with h = 1 / (2 (L - 1)); "
+        "the end bins x = 0 and x = 1 take the tails")
+
+
+def _all_levels_inputs(gen: torch.Generator) -> dict:
+    levels = 17
+    grid = torch.arange(levels, dtype=torch.float64)[:, None] / (levels - 1)  # every grey level, one pixel each
+    return {"u": randn(gen, 1, 1, scale=1.5).expand(levels, 1).clone(),
+            "log_scale": rand(gen, 1, 1, low=-3.0, high=-0.5).expand(levels, 1).clone(), "x": grid, "levels": levels}
+
+
+@DISCRETIZED_LOGISTIC_NLL.case(make=_all_levels_inputs,
+                               run=lambda fn, inp: fn(inp["u"], inp["log_scale"], inp["x"], inp["levels"]))
+def _a_distribution(inp, out):
+    got = tensor(out, (17,), "discretized_logistic_nll over the 17 levels of one pixel")
+    total = float((-got).exp().sum())
+    assert abs(total - 1) < 1e-6, (
+        f"the probabilities of the 17 grey levels of one pixel sum to {total:.6f}, not 1: the end bins must take "
+        "the tails (x = 0 gets everything below its upper edge, x = 1 everything above its lower edge)")
+    want = _logistic_nll_reference(inp["u"], inp["log_scale"], inp["x"], inp["levels"])
+    assert torch.allclose(got, want, rtol=1e-6, atol=1e-6), f"got {got.tolist()}, expected {want.tolist()}"
