@@ -108,6 +108,12 @@ def test_rewrite_links():
         "[w](https://x.org/a.py)")
 
 
+def test_the_site_hides_asserts_but_keeps_the_computation():
+    src = "x = 1\n# checked in CI\nassert x == 1, (\n    'one')\nprint(x)  # assert in a comment stays\nassert x"
+    assert build_book.hide_asserts(src) == "x = 1\nprint(x)  # assert in a comment stays"
+    assert build_book.hide_asserts("%%time\nassert 1") == "%%time\nassert 1"  # not Python: unchanged
+
+
 def test_prepare_for_web_keeps_static_pictures_and_draws_progress_bars_at_their_final_state():
     import nbformat
 

@@ -181,9 +181,34 @@ def _progress_html(model_id: str, state: dict) -> str | None:
     return '<div class="genlearn-progress" style="font-family:monospace">' + " ".join(parts) + "</div>"
 
 
+def hide_asserts(source: str) -> str:
+    """``source`` without its top-level ``assert`` statements (and the comment lines just above one): the
+    asserts keep the lesson honest in CI; the site shows the computation and its printed numbers."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # cell magics and the like: leave as they are
+        return source
+    drop: set[int] = set()
+    lines = source.splitlines()
+    for node in tree.body:
+        if isinstance(node, ast.Assert):
+            drop.update(range(node.lineno - 1, node.end_lineno))
+            k = node.lineno - 2
+            while k >= 0 and lines[k].lstrip().startswith("#") and lines[k] == lines[k].lstrip():
+                drop.add(k)
+                k -= 1
+    kept = [line for i, line in enumerate(lines) if i not in drop]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join(kept)
+
+
 def prepare_for_web(nb):
     """In place: static widget pictures instead of live widget views (which need a kernel),
-    progress bars at their final state, no stored widget state, links pointing at rendered pages."""
+    progress bars at their final state, no stored widget state, links pointing at rendered pages,
+    the asserts hidden (:func:`hide_asserts`)."""
     widgets = nb.metadata.pop("widgets", {})
     state = widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     for cell in nb.cells:
@@ -192,6 +217,7 @@ def prepare_for_web(nb):
             continue
         if cell.cell_type != "code":
             continue
+        cell.source = hide_asserts(cell.source)
         for out in cell.get("outputs", []):
             data = out.get("data", {})
             if WIDGET_MIME in data:
