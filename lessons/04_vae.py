@@ -663,20 +663,29 @@ moon_verdicts = [
 print(verdict_table(moon_verdicts))
 
 # %% [markdown]
-# Read the rows. Trained on two pictures, the VAE's midpoint is as lost as lesson 01's AE: its closest
-# real moon is barely past half, and far from it. With the phases in the data, the VAE's midpoint is
-# close to a moon of phase near three quarters (between 0.65 and 0.85 on every seed, asserted), and
-# the first verdict, on how far the midpoint's phase is from 3/4, holds. Whether the VAE's *whole* line stays
-# closer to real moons than the AE's is the second verdict: the VAE's worst frame was the better one in
-# every run we made (seeds 0-6, asserted run by run), but three seeds do not always make that a HOLDS,
-# so the table is what to quote. What the VAE fixes is the code space; what no model fixes is missing data.
+# Read the rows and the counts under them. Trained on two pictures, the VAE's midpoint is as lost as
+# lesson 01's AE: its closest real moon is barely past half, and far from it. With the phases in the
+# data, the midpoint's closest moon moves towards three quarters: the first verdict, on how far the
+# midpoint's phase is from 3/4. Whether the VAE's *whole* line stays closer to real moons than the
+# AE's is the second verdict. On base seeds no one had used while writing this lesson (101-103) the
+# second verdict was INCONCLUSIVE and in one run the AE's worst frame was the better one, and the
+# midpoint's phase missed the 0.65-0.85 band twice: three seeds cannot settle these, so the lesson
+# asserts only that neither verdict reads DOES NOT, and prints on how many seeds each run-by-run
+# statement held. What the VAE fixes is the code space; what no model fixes is missing data.
 
 # %%
-assert all(float(r["phase"][4]) < 0.6 and float(r["dist"][4]) > 2 for r in lines["VAE", "two pictures"])
-assert all(0.65 < float(r["phase"][4]) < 0.85 for r in lines["VAE", "101 phases"])
-assert moon_verdicts[0].holds and moon_verdicts[1].verdict != "DOES NOT"
-assert all(float(v["dist"].max()) < float(a["dist"].max())
-           for v, a in zip(lines["VAE", "101 phases"], lines["AE", "101 phases"]))
+held = {
+    "VAE on two pictures: midpoint's closest phase below 0.6, farther than 2 from it":
+        sum(float(r["phase"][4]) < 0.6 and float(r["dist"][4]) > 2 for r in lines["VAE", "two pictures"]),
+    "VAE on 101 phases: midpoint's closest phase between 0.65 and 0.85":
+        sum(0.65 < float(r["phase"][4]) < 0.85 for r in lines["VAE", "101 phases"]),
+    "101 phases: the VAE's worst frame closer to a real moon than the AE's":
+        sum(float(v["dist"].max()) < float(a["dist"].max())
+            for v, a in zip(lines["VAE", "101 phases"], lines["AE", "101 phases"])),
+}
+for what, k in held.items():
+    print(f"{what}: on {k} of {len(SEEDS)} seeds")
+assert all(v.verdict != "DOES NOT" for v in moon_verdicts)  # what held on every seed, development and held-out
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. Failure mode 1: blurry samples
