@@ -335,7 +335,12 @@ ablation = [
             column((scores["features only", s] for s in SEEDS), "frechet")),
 ]
 print(verdict_table(ablation))
-assert all(v.verdict == HOLDS for v in ablation[:4])
+# asserted: what held on every development and held-out seed. The sharpness verdicts were INCONCLUSIVE on
+# held-out base seeds (101, 104); the Frechet verdicts held at this scale, and at the full scale the pixel
+# VAE's Frechet distance was the lower one (README, the confirmation table), so they are asserted here only.
+assert all(ablation[k].verdict != DOES_NOT for k in (0, 2))
+if S.name == "laptop":
+    assert ablation[1].holds and ablation[3].holds
 # the plain sharpness also counts speckle; the edge sharpness (after a one-pixel blur) does not
 # (genlearn.sample_quality.edge_sharpness): read beside it, printed, not asserted
 EDGE_REAL = float(edge_sharpness(test.x[:N_FD]).mean())
@@ -353,8 +358,8 @@ print("the GAN term's effect as a share of the learned similarity's: "
       + ", ".join(f"{k} {v:.1%}" for k, v in gan_share.items()))
 assert all(v < 0.2 for v in gan_share.values())
 weights = {s: runs["VAE-GAN", s][1]["similarity"][-1] / runs["VAE-GAN", s][1]["generator"][-1] for s in SEEDS}
-print("VAE-GAN, last epoch: similarity term / decoder's GAN term = " + "/".join(f"{w:.0f}" for w in weights.values()))
-assert all(w > 20 for w in weights.values())
+print("VAE-GAN, last epoch: similarity term / decoder's GAN term = " + "/".join(f"{w:.0f}" for w in weights.values())
+      + f" (above 20 on {sum(w > 20 for w in weights.values())} of {len(SEEDS)} seeds)")
 far_and_blurry = [
     *[compare(f"{name}: Frechet above the real-versus-real value", [scores[name, s]["frechet"] for s in SEEDS],
               [FD_REAL] * len(SEEDS), "higher") for name in ARMS],
@@ -363,8 +368,9 @@ far_and_blurry = [
 ]
 print(verdict_table(far_and_blurry))
 assert all(v.verdict != DOES_NOT for v in far_and_blurry)  # the intervals, printed; and run by run:
-assert all(scores[name, s]["frechet"] > FD_REAL for name in ARMS for s in SEEDS)
-assert all(scores["VAE (pixel)", s]["sharpness"] < 0.8 * SHARP_REAL for s in SEEDS)
+assert all(scores[name, s]["frechet"] > FD_REAL for name in ARMS for s in SEEDS)  # 4 arms x 13 seeds so far
+print(f"VAE (pixel) below 80 % of the real sharpness on {sum(scores['VAE (pixel)', s]['sharpness'] < 0.8 * SHARP_REAL for s in SEEDS)} "
+      f"of {len(SEEDS)} seeds")
 
 # %%
 vae, vaegan = runs["VAE (pixel)", SEED][0], runs["VAE-GAN", SEED][0]
@@ -378,22 +384,27 @@ for name in ARMS:
     print(confidence_line(samples(runs[name, SEED][0]), reference, "fashion", f"{name} samples (first seed)"))
 
 # %% [markdown]
-# What the table says, and no more. The first four verdicts HOLD over the three seeds: the VAE-GAN's
-# samples have a sharpness closer to the real garments' and a lower Frechet distance than the
-# VAE's, and so do the samples of the model with the learned similarity and **no** GAN term.
-# The VAE's samples are blurry: below 80 % of the real sharpness on every seed (asserted run by run;
-# the interval is in the second table). The two verdicts on the GAN term ("GAN term on pixels", "GAN
-# term on features") isolate the GAN term itself: its mean effect is less than a fifth of the learned similarity's
-# (the printed shares, asserted), because at this weight the decoder's GAN term (a few [nats](glossary.md#nat)
-# per image) is tiny beside the similarity term: more than 20 times smaller on every seed (printed, asserted). So at this budget the learned
+# What the table says, and no more. At this budget the VAE-GAN's samples have a lower Frechet distance
+# than the pixel VAE's, and so do the samples of the model with the learned similarity and **no** GAN
+# term (HOLDS, asserted at this scale; at the full scale the pixel VAE's samples were the closer ones,
+# which is why the lesson shows the shipped full-scale models below). Whether their sharpness is
+# closer to the real garments' are the two "sharpness closer to the real images'" verdicts: they held on the seeds this lesson was
+# written with and were INCONCLUSIVE on held-out seeds, so only "not the opposite" is asserted; the
+# edge-sharpness lines under the table (a measure speckle cannot fake) say how much of that sharpness
+# is edges. The pixel VAE's samples are blurry (the verdict "VAE (pixel): samples below 80 % of the real
+# sharpness", and the count under it). The two verdicts on the GAN term ("GAN term on pixels", "GAN term on features") isolate the GAN
+# term itself: its mean effect is less than a fifth of the learned similarity's (the printed shares,
+# asserted), because at this weight the decoder's GAN term (a few [nats](glossary.md#nat) per image) is
+# tiny beside the similarity term (the printed ratio, and on how many seeds it exceeds 20). So at this budget the learned
 # similarity, not the [adversarial term](glossary.md#adversarial-term), does almost all of the sharpening. The source article
 # presents the two as one method; this ablation separates them, and the GAN term's own
-# contribution is small here (whether it is distinguishable from zero is what the last two
+# contribution is small here (whether it is distinguishable from zero is what the two GAN-term
 # verdicts say). Every Frechet distance stays above the real-versus-real value on every seed (the
-# second table gives the intervals): none of these models is close to the data yet. Look at the
+# "Frechet above the real-versus-real value" verdicts give the intervals): none of these models is
+# close to the data yet. Look at the
 # pictures too: at this budget (2,000 images, a few epochs) the pixel-similarity samples are grey
 # blurs and the learned-similarity samples are sharp-edged textures more than garments. "Sharper" is a
-# measured statement about edges, not a claim that the samples look real; the Frechet distances say
+# measured statement about gradients (and, by the edge sharpness, about edges), not a claim that the samples look real; the Frechet distances say
 # they do not (and the classifier's confidence, printed under the pictures, says whether they are
 # recognisable garments at all). The full-scale VAE and VAE-GAN the course ships are shown at the end
 # of this section.
@@ -409,7 +420,10 @@ sample_viewer({"VAE": vae, "VAE-GAN": vaegan})
 pairs = paired_samples({"VAE": vae, "VAE-GAN": vaegan}, n=N_FD, seed=SEED)
 crisper = float((sharpness(pairs["VAE-GAN"].clamp(0, 1)) > sharpness(pairs["VAE"].clamp(0, 1))).double().mean())
 print(f"the VAE-GAN's decoding is sharper than the VAE's for {crisper:.0%} of {N_FD} shared prior codes")
-assert crisper > 0.8
+crisper_edges = float((edge_sharpness(pairs["VAE-GAN"].clamp(0, 1)) > edge_sharpness(pairs["VAE"].clamp(0, 1)))
+                      .double().mean())
+print(f"by edge sharpness (which speckle cannot fake): {crisper_edges:.0%} of the same codes")
+# one pair of models, one seed: a measurement to read, not a claim to assert
 
 # %% [markdown]
 # ### The VAE and the VAE-GAN at the full scale
@@ -524,11 +538,13 @@ unstable = [
             column((scores["VAE-GAN", s] for s in SEEDS), "frechet"), better="higher"),
 ]
 print(verdict_table(unstable))
-assert unstable[0].verdict == HOLDS and unstable[-1].verdict == HOLDS
+assert unstable[0].verdict != DOES_NOT and unstable[-1].verdict != DOES_NOT  # held on every seed; HOLDS did not
 
 # %% [markdown]
-# The first verdict HOLDS: the fast discriminator wins its game (its loss is lower), and the last
-# one HOLDS too: its samples are farther from the real garments (Frechet). The second verdict
+# The first verdict says whether the fast discriminator wins its game (its loss is lower), the last
+# whether its samples are farther from the real garments (Frechet). Both held on the seeds this lesson
+# was written with, and neither reads the opposite anywhere (asserted); on held-out base seeds (11,
+# 107) three seeds could not decide them (INCONCLUSIVE), so read this run's rows. The second verdict
 # compares the two runs' reconstructions in the one fixed feature space (the similarity terms of two
 # runs are measured in two different discriminators' features and cannot be compared directly).
 # Measured within each run, the feature size does grow over the first epochs in most runs, but the third
