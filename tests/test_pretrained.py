@@ -100,3 +100,29 @@ def test_genlearn_sample_draws_from_a_shipped_model(tmp_path):
                           str(out)], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=300)
     assert run.returncode == 0, run.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pretrain_passes_the_recipe_options_on_and_the_card_rebuilds_the_model(tmp_path):
+    recipe = pretrained.PRETRAINED["vaegan"]
+    assert recipe.build, "the full-scale VAE-GAN recipe chooses its own options"
+    torch.set_num_threads(1)
+    path = pretrained.pretrain("vaegan", tmp_path, scale="laptop", epochs=1, progress=False, device="cpu")
+    card = json.loads(path.read_text())
+    assert all(card["config"][k] == (list(v) if isinstance(v, tuple) else v) for k, v in recipe.build.items())
+    assert card.get("train_options", {}) == json.loads(json.dumps(recipe.train))
+    model = pretrained.load("vaegan", tmp_path)
+    assert model.config() == card["config"] and type(model)(**model.config()).config() == card["config"]
+
+
+def test_recipe_options_are_checked():
+    from genlearn import recipes
+
+    model = recipes.build("vaegan", (1, 28, 28), 256, hidden=(32,), channels=(8, 16), latent_dim=4,
+                          dis_spectral_norm=True)
+    assert model.latent_dim == 4 and model.discriminator.spectral_norm
+    assert recipes.build("vaegan", (1, 28, 28), 256).config()["latent_dim"] == 8  # the lessons' default is kept
+    x = torch.rand(4, 1, 28, 28)
+    with pytest.raises(ValueError, match="unknown VAE-GAN training options"):
+        recipes.train_model("vaegan", model, x, 1, lr_gen=1e-3)
+    with pytest.raises(ValueError, match="are the VAE-GAN's"):
+        recipes.train_model("vae", recipes.build("vae", (1, 28, 28), 256), x, 1, lr_dis=1e-3)
