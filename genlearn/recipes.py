@@ -167,7 +167,7 @@ def fit_vaegan(
 # ----------------------------------------------------------------------------- the course's four models
 @dataclass
 class _Recipe:
-    build: Callable[..., nn.Module]  # (in_shape, likelihood, levels, hidden, channels) -> model
+    build: Callable[..., nn.Module]  # (in_shape, likelihood, levels, hidden, channels, **options) -> model
     train: Callable[..., History]
     lr: float
 
@@ -225,27 +225,28 @@ def _train_vqvae(model: VQVAE, x, epochs, *, batch_size, lr, seed, progress, dev
 
 
 def _train_vaegan(model, x, epochs, *, batch_size, lr, seed, progress, device=None, checkpoint=None,
-                  resume=None) -> History:
-    return fit_vaegan(model, x, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress, device=device,
-                      checkpoint=checkpoint, resume=resume)
+                  resume=None, lr_dis=None, betas=(0.5, 0.999)) -> History:
+    return fit_vaegan(model, x, epochs, batch_size=batch_size, lr=lr, lr_dis=lr_dis, betas=tuple(betas), seed=seed,
+                      progress=progress, device=device, checkpoint=checkpoint, resume=resume)
 
 
-def _build_vqvae(shape, likelihood, levels, hidden, channels):
+def _build_vqvae(shape, likelihood, levels, hidden, channels, **options):
     if likelihood == "gaussian":
         likelihood = "mse"
-    return VQVAE(shape, num_codes=64, code_dim=16, channels=channels, likelihood=likelihood, levels=levels,
-                 restart_after=20)
+    return VQVAE(shape, **{"num_codes": 64, "code_dim": 16, "channels": channels, "likelihood": likelihood,
+                           "levels": levels, "restart_after": 20, **options})
 
 
 _RECIPES: dict[str, _Recipe] = {
-    "ae": _Recipe(lambda shape, lik, levels, hidden, channels: AE(shape, latent_dim=8, hidden=hidden),
+    "ae": _Recipe(lambda shape, lik, levels, hidden, channels, **kw: AE(
+        shape, **{"latent_dim": 8, "hidden": hidden, **kw}),
                   _train_ae, 2e-3),
-    "vae": _Recipe(lambda shape, lik, levels, hidden, channels: VAE(shape, latent_dim=8, hidden=hidden,
-                                                                    likelihood=lik, levels=levels),
+    "vae": _Recipe(lambda shape, lik, levels, hidden, channels, **kw: VAE(
+        shape, **{"latent_dim": 8, "hidden": hidden, "likelihood": lik, "levels": levels, **kw}),
                    _train_with(vae_loss), 2e-3),
     "vqvae": _Recipe(_build_vqvae, _train_vqvae, 2e-3),
-    "vaegan": _Recipe(lambda shape, lik, levels, hidden, channels: VAEGAN(shape, latent_dim=8, hidden=hidden,
-                                                                          dis_channels=channels),
+    "vaegan": _Recipe(lambda shape, lik, levels, hidden, channels, **kw: VAEGAN(
+        shape, **{"latent_dim": 8, "hidden": hidden, "dis_channels": channels, **kw}),
                       _train_vaegan, 1e-3),
 }
 
@@ -257,28 +258,37 @@ def _recipe(name: str) -> _Recipe:
 
 
 def build(name: str, in_shape: tuple[int, ...], levels: int | None = 2, *,
-          hidden: tuple[int, ...] = (256, 128), channels: tuple[int, ...] = (32, 64)) -> nn.Module:
+          hidden: tuple[int, ...] = (256, 128), channels: tuple[int, ...] = (32, 64), **options: Any) -> nn.Module:
     """A fresh model ``name`` (one of :data:`MODELS`) for inputs of shape ``in_shape`` whose pixels
     take ``levels`` grey levels (2: binary, Bernoulli decoder; 17 or 256: discretized logistic;
     None: continuous), with MLP widths ``hidden`` (AE, VAE, the VAE-GAN's VAE) and conv widths
     ``channels`` (the VQ-VAE, the VAE-GAN's discriminator); pass a :mod:`genlearn.scale` scale's
-    ``S.hidden`` and ``S.channels`` to build at that scale."""
+    ``S.hidden`` and ``S.channels`` to build at that scale. ``options`` are constructor arguments
+    that replace the recipe's (e.g. ``latent_dim=32, arch="conv"`` for the VAE-GAN; the
+    full-scale recipes of :data:`genlearn.pretrained.PRETRAINED` pass theirs)."""
     if levels is not None:
         levels = check_count(levels, "levels", minimum=2)
-    return _recipe(name).build(tuple(in_shape), _likelihood(levels), levels or 256, tuple(hidden), tuple(channels))
+    return _recipe(name).build(tuple(in_shape), _likelihood(levels), levels or 256, tuple(hidden), tuple(channels),
+                               **options)
 
 
 def train_model(name: str, model: nn.Module, x: Tensor, epochs: int, *, batch_size: int = 100,
                 lr: float | None = None, seed: int = 0, progress: bool = True,
                 device: torch.device | str | None = None,
                 checkpoint: Callable[[dict[str, Any]], None] | None = None,
-                resume: dict[str, Any] | None = None) -> History:
+                resume: dict[str, Any] | None = None, **options: Any) -> History:
     """Train a model from :func:`build` with the course's defaults (learning rate, prior fitting);
     ``device`` defaults to :func:`genlearn.device` (under torchrun: the process's device).
-    ``checkpoint`` / ``resume``: as in :func:`genlearn.train.fit` (a state also names its phase)."""
+    ``checkpoint`` / ``resume``: as in :func:`genlearn.train.fit` (a state also names its phase).
+    ``options``: the VAE-GAN's ``lr_dis`` and ``betas`` (:func:`fit_vaegan`); the other models take none."""
     recipe = _recipe(name)
+    if options and name != "vaegan":
+        raise ValueError(f"training options {sorted(options)} are the VAE-GAN's; {name!r} takes none")
+    unknown = set(options) - {"lr_dis", "betas"}
+    if unknown:
+        raise ValueError(f"unknown VAE-GAN training options {sorted(unknown)}; it takes lr_dis and betas")
     return recipe.train(model, x, check_count(epochs, "epochs"), batch_size=batch_size, lr=lr or recipe.lr,
-                        seed=seed, progress=progress, device=device, checkpoint=checkpoint, resume=resume)
+                        seed=seed, progress=progress, device=device, checkpoint=checkpoint, resume=resume, **options)
 
 
 def sample_images(model: nn.Module, n: int, generator: torch.Generator | None = None) -> Tensor:

@@ -118,3 +118,29 @@ def test_the_showcase_shows_each_shipped_model_with_its_cards_numbers():
     assert f"Frechet {pretrained.card('vae')['metrics']['frechet']:.1f}" in lines[0]
     line = confidence_line(test.x[:200], test.x[200:400], "fashion", "real")
     assert "ratio 1.0" in line and "recognisable" in line and str(RECOGNISABLE) in line
+
+
+def test_pretrain_passes_the_recipe_options_on_and_the_card_rebuilds_the_model(tmp_path):
+    recipe = pretrained.PRETRAINED["vaegan"]
+    assert recipe.build, "the full-scale VAE-GAN recipe chooses its own options"
+    torch.set_num_threads(1)
+    path = pretrained.pretrain("vaegan", tmp_path, scale="laptop", epochs=1, progress=False, device="cpu")
+    card = json.loads(path.read_text())
+    assert all(card["config"][k] == (list(v) if isinstance(v, tuple) else v) for k, v in recipe.build.items())
+    assert card.get("train_options", {}) == json.loads(json.dumps(recipe.train))
+    model = pretrained.load("vaegan", tmp_path)
+    assert model.config() == card["config"] and type(model)(**model.config()).config() == card["config"]
+
+
+def test_recipe_options_are_checked():
+    from genlearn import recipes
+
+    model = recipes.build("vaegan", (1, 28, 28), 256, hidden=(32,), channels=(8, 16), latent_dim=4,
+                          dis_spectral_norm=True)
+    assert model.latent_dim == 4 and model.discriminator.spectral_norm
+    assert recipes.build("vaegan", (1, 28, 28), 256).config()["latent_dim"] == 8  # the lessons' default is kept
+    x = torch.rand(4, 1, 28, 28)
+    with pytest.raises(ValueError, match="unknown VAE-GAN training options"):
+        recipes.train_model("vaegan", model, x, 1, lr_gen=1e-3)
+    with pytest.raises(ValueError, match="are the VAE-GAN's"):
+        recipes.train_model("vae", recipes.build("vae", (1, 28, 28), 256), x, 1, lr_dis=1e-3)

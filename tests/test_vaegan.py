@@ -287,3 +287,39 @@ def test_tensor_level_losses_match_the_model_terms(x):
         similarity_loss(torch.zeros(2, 3), torch.zeros(2, 4))
     with pytest.raises(ValueError, match=r"\(N, 3\)"):
         three_class_losses(r, c, g)
+
+
+def test_spectral_norm_discriminator_shapes_lipschitz_and_round_trip(tmp_path, x):
+    model = _model(dis_spectral_norm=True)
+    assert model.config()["dis_spectral_norm"] is True and "dis_spectral_norm" not in _model().config()
+    with torch.no_grad():
+        out = model(x)
+        f, logits = model.discriminator.features_and_logits(torch.cat([x, out.x_rec]), 2)
+    assert f.shape == (12, 16 * 2 * 2) and logits.shape == (12,)
+    for _ in range(30):  # power iterations converge: the head's weight has spectral norm 1
+        model.discriminator(x)
+    w = model.discriminator.head.weight.detach()
+    assert abs(float(torch.linalg.matrix_norm(w, ord=2)) - 1) < 1e-3
+    terms, grads = vaegan_grads(model, x, _gen(2))
+    assert all(torch.isfinite(g).all() for gs in grads.values() for g in gs)
+    path = save(model.float(), tmp_path / "sn.pt")
+    back = load(path, device="cpu")
+    assert back.config() == model.config() and back.discriminator.spectral_norm
+    assert all(torch.equal(p, q) for p, q in zip(model.state_dict().values(), back.state_dict().values(),
+                                                       strict=True))
+    with pytest.raises(ValueError, match="dis_spectral_norm must be True or False"):
+        VAEGAN((1, 8, 8), 4, dis_spectral_norm=1)
+
+
+def test_conv_vaegan_shapes_and_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = VAEGAN((1, 28, 28), 16, arch="conv", channels=(8, 16), dis_channels=(8, 16), gamma=0.01)
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        out = model(x)
+    assert out.x_rec.shape == out.x_gen.shape == x.shape and model.sample(2).shape == (2, 1, 28, 28)
+    back = load(save(model, tmp_path / "conv.pt"), device="cpu")
+    assert back.config() == model.config() and back.config()["arch"] == "conv"
+    with torch.no_grad():
+        assert torch.equal(back.reconstruct(x), model.reconstruct(x))
+

@@ -98,9 +98,15 @@ class Discriminator(nn.Module):
     One block per entry of ``channels``: a stride-2 ``Conv2d(k=3, padding=1)`` + LeakyReLU(0.2),
     then the flattened last block feeds one linear layer. ``features(x, layer)`` is the output
     of block ``layer`` (1-based), flattened: ``Dis_l`` of the similarity.
+
+    ``spectral_norm=True`` divides every weight by its largest singular value (one power
+    iteration per training forward; Miyato et al., 2018), ``W <- W / sigma_max(W)``, so each
+    layer is 1-Lipschitz: the discriminator cannot become arbitrarily confident, its gradients
+    to the decoder stay informative and its features (the similarity) move slowly.
     """
 
-    def __init__(self, in_shape: Sequence[int], n_classes: int = 2, channels: Sequence[int] = (32, 64)) -> None:
+    def __init__(self, in_shape: Sequence[int], n_classes: int = 2, channels: Sequence[int] = (32, 64),
+                 spectral_norm: bool = False) -> None:
         super().__init__()
         if n_classes not in (2, 3):
             raise ValueError(f"n_classes must be 2 (real vs fake) or 3 (real/recon/generated), got {n_classes!r}")
@@ -109,15 +115,17 @@ class Discriminator(nn.Module):
             raise ValueError(f"a discriminator needs images, in_shape=(C, H, W); got {self.in_shape}")
         widths = check_sizes(channels, "channels", False)
         self.n_classes = n_classes
+        self.spectral_norm = bool(spectral_norm)
+        norm = nn.utils.parametrizations.spectral_norm if self.spectral_norm else (lambda layer: layer)
         c_prev = self.in_shape[0]
         blocks = []
         for c in widths:
-            blocks.append(nn.Sequential(nn.Conv2d(c_prev, c, 3, stride=2, padding=1), nn.LeakyReLU(0.2)))
+            blocks.append(nn.Sequential(norm(nn.Conv2d(c_prev, c, 3, stride=2, padding=1)), nn.LeakyReLU(0.2)))
             c_prev = c
         self.blocks = nn.ModuleList(blocks)
         self.n_layers = len(blocks)
         h, w = conv_feature_shape(self.in_shape, self.n_layers)
-        self.head = nn.Linear(c_prev * h * w, 1 if n_classes == 2 else 3)
+        self.head = norm(nn.Linear(c_prev * h * w, 1 if n_classes == 2 else 3))
 
     def features_and_logits(self, x: Tensor, layer: int) -> tuple[Tensor, Tensor]:
         """``(Dis_layer(x) flattened (N, units), logits)`` in one pass."""
@@ -182,7 +190,9 @@ class VAEGAN(nn.Module):
     the three-class encoder term (default 1 for three classes; must be 0 for two);
     ``adversarial_weight``: weight of the generator term in the decoder's objective (0: no GAN
     term for the decoder, the discriminator still trains); ``dis_channels``: the discriminator's
-    conv widths.
+    conv widths; ``dis_spectral_norm``: spectral normalisation of the discriminator's layers
+    (:class:`Discriminator`). ``config()`` lists ``dis_spectral_norm`` (added after the first
+    release) only when it is True, so older checkpoints still rebuild and match.
     """
 
     likelihood_why_not = ("the VAE-GAN trains a learned similarity, not a likelihood of pixels: compare it by "
@@ -207,6 +217,7 @@ class VAEGAN(nn.Module):
         code_weight: float | None = None,
         logvar_range: Sequence[float] = (-12.0, 8.0),
         adversarial_weight: float = 1.0,
+        dis_spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         self.vae = VAE(in_shape, latent_dim, arch=arch, hidden=hidden, channels=channels, upsample=upsample,
@@ -222,8 +233,10 @@ class VAEGAN(nn.Module):
         self.discriminator_mode, self.similarity, self.generator_loss = discriminator, similarity, generator_loss
         self.similarity_sigma = check_number(similarity_sigma, "similarity_sigma", strict=True)
         self.dis_channels = check_sizes(dis_channels, "dis_channels", False)
+        if not isinstance(dis_spectral_norm, bool):
+            raise ValueError(f"dis_spectral_norm must be True or False, got {dis_spectral_norm!r}")
         self.discriminator = Discriminator(self.in_shape, 3 if discriminator == "three_class" else 2,
-                                           self.dis_channels)
+                                           self.dis_channels, spectral_norm=dis_spectral_norm)
         n = self.discriminator.n_layers
         self.feature_layer = n if feature_layer is None else check_count(feature_layer, "feature_layer")
         if self.feature_layer > n:
@@ -286,7 +299,7 @@ class VAEGAN(nn.Module):
             "similarity_sigma": self.similarity_sigma, "gamma": self.gamma, "generator_loss": self.generator_loss,
             "code_weight": self.code_weight, "logvar_range": list(v.logvar_range),
             "adversarial_weight": self.adversarial_weight,
-        }
+        } | ({"dis_spectral_norm": True} if self.discriminator.spectral_norm else {})
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """``{"encoder": [...], "decoder": [...], "discriminator": [...]}``: every parameter once."""
