@@ -45,7 +45,7 @@ if importlib.util.find_spec("genlearn") is None:
 import matplotlib.pyplot as plt
 import torch
 
-from genlearn import pretrained, recipes, seed_everything
+from genlearn import pretrained, seed_everything
 from genlearn.evaluate import aggregate_posterior_kl
 from genlearn.models import VAEGAN, vaegan_loss
 from genlearn.models.base import map_batches
@@ -247,42 +247,6 @@ print({g: round(sum(float(t.pow(2).sum()) for t in v) ** 0.5, 3) for g, v in gra
 # computed against weights that already moved). The library's
 # `adversarial_weight` multiplies the decoder's GAN term; at 0 the decoder gets none, while
 # the discriminator keeps training, so its features (the learned similarity) are still learned.
-
-# %% [markdown]
-# ### The training step, written out
-#
-# The routing of the table is the whole training step. Here it is as code: the terms on one
-# graph, one objective per network, every gradient taken before any weight moves, then one Adam
-# step per network. One step of it, from the same weights and noise as the library's
-# `recipes.vaegan_step` (what `fit_vaegan` runs on every batch), leaves the same weights.
-
-# %%
-def my_vaegan_step(model, optimizers, x, generator):
-    terms = vaegan_loss(model, x, generator=generator)  # L_prior, L_llike, L_GAN and the decoder's GAN term
-    objectives = {"encoder": terms.prior + terms.similarity,  # no GAN term reaches the encoder
-                  "decoder": model.gamma * terms.similarity + terms.generator,  # no prior term
-                  "discriminator": terms.gan}  # no similarity term: the features are trained by the game only
-    groups = model.parameter_groups()
-    grads = {name: torch.autograd.grad(objective, groups[name], retain_graph=True, allow_unused=True)
-             for name, objective in objectives.items()}  # all three gradients first, at the same weights...
-    for name, params in groups.items():  # ...and only then any step
-        for p, g in zip(params, grads[name]):
-            p.grad = torch.zeros_like(p) if g is None else g
-        optimizers[name].step()
-    return terms
-
-
-import copy  # noqa: E402
-
-mine, theirs = copy.deepcopy(gan).train(), copy.deepcopy(gan).train()
-mine_opt = {g: torch.optim.Adam(p, lr=1e-3, betas=(0.5, 0.999)) for g, p in mine.parameter_groups().items()}
-theirs_opt = recipes.vaegan_optimizers(theirs, lr=1e-3)
-my_vaegan_step(mine, mine_opt, x, gen_batch.manual_seed(SEED))
-recipes.vaegan_step(theirs, theirs_opt, x, gen_batch.manual_seed(SEED))
-moved = max(float((a - b).abs().max()) for a, b in zip(mine.parameters(), gan.parameters()))
-gap = max(float((a - b).abs().max()) for a, b in zip(mine.parameters(), theirs.parameters()))
-print(f"one step moved the weights by up to {moved:.2e}; the two steps differ by at most {gap:.1e}")
-assert moved > 1e-4 and gap < 1e-6
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. The ablation at matched weights

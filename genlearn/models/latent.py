@@ -29,10 +29,13 @@ __all__ = ["encode_mean", "decode_points", "decode_point", "interpolate", "slerp
 
 
 def _latent_dim(model: nn.Module) -> int:
-    if not isinstance(model, ContinuousLatentModel) or not isinstance(model.latent_dim, int):
-        raise ValueError(f"{type(model).__name__} has no vector code: expected a ContinuousLatentModel "
-                         "(an integer `latent_dim`, `code(x)` and `decode_mean(z)`), e.g. an AE or a VAE")
-    return model.latent_dim
+    """The code size of a model that decodes vector codes: an integer ``latent_dim`` and ``decode_mean``
+    (what decoding needs; a whole :class:`ContinuousLatentModel` also encodes, :func:`encode_mean`)."""
+    d = getattr(model, "latent_dim", None)
+    if not isinstance(d, int) or not callable(getattr(model, "decode_mean", None)):
+        raise ValueError(f"{type(model).__name__} does not decode vector codes: expected an integer `latent_dim` "
+                         "and `decode_mean(z)` (a ContinuousLatentModel such as an AE or a VAE)")
+    return d
 
 
 def encode_mean(model: nn.Module, x: Tensor, batch_size: int = 1000) -> Tensor:
@@ -40,7 +43,9 @@ def encode_mean(model: nn.Module, x: Tensor, batch_size: int = 1000) -> Tensor:
     ``mu(x)`` for a VAE (no sampling, no gradients, eval mode)."""
     if isinstance(x, Tensor) and len(x) == 0:
         raise ValueError("x is empty; expected a batch (N, ...) with N >= 1")
-    _latent_dim(model)
+    if not isinstance(model, ContinuousLatentModel):
+        raise ValueError(f"{type(model).__name__} has no vector code: expected a ContinuousLatentModel "
+                         "(an integer `latent_dim`, `code(x)` and `decode_mean(z)`), e.g. an AE or a VAE")
     return map_batches(model.code, model, x, batch_size)
 
 
