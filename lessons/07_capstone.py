@@ -63,7 +63,7 @@ train, test = fashion(S)
 x_train = train.x[: S.compare_train]
 EPOCHS = S.epochs(S.compare_epochs)
 REF, N_SAMPLES = test.x[:1000], 1000
-NAMES = {"ae": "AE", "vae": "VAE", "vqvae": "VQ-VAE", "vaegan": "VAE-GAN"}
+NAMES = pretrained.LABELS  # the four models and their display names, one list for the course
 print(f"scale {S.name}: {len(x_train)} training images, {EPOCHS} epochs, seeds {SEEDS}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
