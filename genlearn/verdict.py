@@ -16,14 +16,18 @@ decide at this budget, and the lesson says so rather than picking a side. ``effe
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from scipy import stats
 
-__all__ = ["Verdict", "compare", "verdict_table", "column", "HOLDS", "DOES_NOT", "INCONCLUSIVE"]
+__all__ = ["Verdict", "compare", "compare_adding_seeds", "run_by_run", "verdict_table", "column", "HOLDS", "DOES_NOT",
+           "INCONCLUSIVE", "MEANING"]
 
 HOLDS, DOES_NOT, INCONCLUSIVE = "HOLDS", "DOES NOT", "INCONCLUSIVE"
+MEANING = ("HOLDS / DOES NOT: the 95 % interval of the mean of a - b lies wholly on the claimed / the other side of 0; "
+           "INCONCLUSIVE: it contains 0, so these seeds cannot tell (not evidence that there is no difference)")
+_explained = False  # the first table a process prints carries MEANING (one lesson = one kernel)
 
 
 class Verdict(NamedTuple):
@@ -45,6 +49,12 @@ class Verdict(NamedTuple):
     @property
     def holds(self) -> bool:
         return self.verdict == HOLDS
+
+    @property
+    def said(self) -> str:
+        """The verdict as prose quotes it: ``**HOLDS** (a - b = -1.2, interval [-2.0, -0.4], 3 seeds)``."""
+        return (f"**{self.verdict}** (a - b = {self.effect:+.3g}, interval [{self.low:+.3g}, {self.high:+.3g}], "
+                f"{self.n} seeds)")
 
 
 def compare(claim: str, a: Sequence[float], b: Sequence[float], better: str = "lower",
@@ -73,9 +83,56 @@ def compare(claim: str, a: Sequence[float], b: Sequence[float], better: str = "l
     return Verdict(claim, verdict, mean, low, high, mean / ref if ref > 0 else math.nan, n)
 
 
-def verdict_table(verdicts: Sequence[Verdict]) -> str:
-    """The verdicts as a text table, one claim a line (what the lesson's prose quotes)."""
-    return "\n".join(str(v) for v in verdicts)
+def verdict_table(verdicts: Sequence[Verdict], *, explain: bool | None = None) -> str:
+    """The verdicts as a text table, one claim a line (what the lesson's prose quotes). The first
+    table of a process ends with one line saying what the verdicts mean (:data:`MEANING`);
+    ``explain=True`` / ``False`` forces it on / off."""
+    global _explained
+    lines = [str(v) for v in verdicts]
+    if explain or (explain is None and not _explained):
+        lines.append(f"({MEANING})")
+        _explained = True
+    return "\n".join(lines)
+
+
+def compare_adding_seeds(claim: str, score: Callable[[int], tuple[float, float]], seeds: Sequence[int],
+                         max_seeds: int, better: str = "lower", alpha: float = 0.05) -> Verdict:
+    """A verdict that adds seeds while it is INCONCLUSIVE: ``score(seed)`` returns the pair ``(a, b)``
+    for one seed; it is called on ``seeds``, then on ``seeds[-1] + 1, + 2, ...`` while the verdict
+    reads INCONCLUSIVE, up to ``max_seeds`` seeds in all (the cap the lesson's time allows).
+
+    Looking again after every added seed would make a false HOLDS likelier than ``alpha`` (optional
+    stopping), so each of the ``L = max_seeds - len(seeds) + 1`` possible looks is tested at
+    ``alpha / L`` (Bonferroni): the chance of any false verdict over all looks stays below ``alpha``.
+    The returned verdict's ``n`` says how many seeds it took."""
+    seeds = [int(s) for s in seeds]
+    if len(seeds) < 2:
+        raise ValueError(f"start with at least 2 seeds, got {seeds}")
+    if max_seeds < len(seeds):
+        raise ValueError(f"max_seeds ({max_seeds}) must be at least the number of starting seeds ({len(seeds)})")
+    looks = max_seeds - len(seeds) + 1
+    pairs = [score(s) for s in seeds]
+    while True:
+        verdict = compare(claim, [p[0] for p in pairs], [p[1] for p in pairs], better, alpha / looks)
+        if verdict.verdict != INCONCLUSIVE or len(pairs) >= max_seeds:
+            return verdict
+        seeds.append(seeds[-1] + 1)
+        pairs.append(score(seeds[-1]))
+
+
+def run_by_run(statement: str, held: Iterable[bool], *, enforce: bool) -> int:
+    """Print on how many runs ``statement`` held and return the count. With ``enforce`` it must hold on
+    every run (an assert, raising ``AssertionError``); a lesson enforces a run-by-run statement only
+    where it has the evidence for it (at least 20 runs, development and held-out seeds together), and
+    elsewhere (the full scale's one base seed) prints the count."""
+    held = [bool(h) for h in held]
+    if not held:
+        raise ValueError("run_by_run needs at least one run")
+    count = sum(held)
+    print(f"{statement}: held on {count} of {len(held)} runs" + ("" if enforce else " (printed, not asserted)"))
+    if enforce and count < len(held):
+        raise AssertionError(f"{statement!r} failed on {len(held) - count} of {len(held)} runs")
+    return count
 
 
 def column(rows: Iterable[Mapping[str, float]], key: str, *, log: bool = False) -> list[float]:

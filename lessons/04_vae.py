@@ -58,12 +58,15 @@ from genlearn.models.nets import ConvDecoder, soft_clamp
 from genlearn.sample_quality import confidence_line, fashion_classifier, frechet, frechet_reference, sharpness
 from genlearn.scale import base_seed, current, fashion, lesson_threads
 from genlearn.train import fit, seeded_run
-from genlearn.verdict import column, compare, verdict_table
+from genlearn.verdict import column, compare, run_by_run, verdict_table
 from genlearn.viz import image_grid, interpolation_strip, loss_curves, show_reconstructions
 from genlearn.widgets import interpolation_slider, latent_explorer
 
 S, SEED = current(), base_seed()
 SEEDS = [SEED + k for k in range(3)]  # every comparison: three seeds, paired
+# A statement asserted run by run needs at least 20 runs of evidence: the laptop scale has them (development
+# seeds and the held-out confirmation, README); the full scale's one base seed gives three, so there it is printed.
+RUN_BY_RUN = S.name == "laptop"
 DEVICE = S.device
 seed_everything(SEED, threads=lesson_threads())  # GENLEARN_THREADS, default one: the same numbers on every run
 train, test = fashion(S)
@@ -530,7 +533,7 @@ print(verdict_table(verdicts6))
 
 # %% [markdown]
 # Read the table, not a hope. At this budget the fair rival's samples are at least as close to the
-# data as the VAE's (the first verdict does not hold for the VAE), and neither model is anywhere near
+# data as the VAE's ("VAE samples closer to the data" does not hold), and neither model is anywhere near
 # the real-versus-real value. Both
 # beat the independent-pixel baseline. What the VAE adds is not better samples here but a *training
 # objective that is itself a bound on $\log p(x)$*: the AE's bound was bolted on after training,
@@ -540,8 +543,8 @@ print(verdict_table(verdicts6))
 # %%
 assert verdicts6[0].verdict != "HOLDS"  # the strawman's defeat does not survive a fair rival
 assert all(v.holds for v in verdicts6[2:])  # far from real-versus-real; both beat independent pixels
-for rs in runs.values():  # and run by run
-    assert all(r["frechet"] > 2 * real_vs_real and r["bits"] < baseline_bits for r in rs)
+run_by_run("both models: Frechet above twice real-versus-real and NLL below independent pixels",
+           (r["frechet"] > 2 * real_vs_real and r["bits"] < baseline_bits for rs in runs.values() for r in rs), enforce=RUN_BY_RUN)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### Interpolation, traversal and class arithmetic
@@ -665,10 +668,10 @@ print(verdict_table(moon_verdicts))
 # %% [markdown]
 # Read the rows and the counts under them. Trained on two pictures, the VAE's midpoint is as lost as
 # lesson 01's AE: its closest real moon is barely past half, and far from it. With the phases in the
-# data, the midpoint's closest moon moves towards three quarters: the first verdict, on how far the
-# midpoint's phase is from 3/4. Whether the VAE's *whole* line stays closer to real moons than the
-# AE's is the second verdict. On base seeds no one had used while writing this lesson (101-103) the
-# second verdict was INCONCLUSIVE and in one run the AE's worst frame was the better one, and the
+# data, the midpoint's closest moon moves towards three quarters: "the midpoint's closest real moon is
+# nearer phase 3/4 with 101 phases". Whether the VAE's *whole* line stays closer to real moons than the
+# AE's is "the VAE's line stays closer to real moons than the AE's". On base seeds no one had used while
+# writing this lesson (101-103) that one was INCONCLUSIVE and in one run the AE's worst frame was the better one, and the
 # midpoint's phase missed the 0.65-0.85 band twice: three seeds cannot settle these, so the lesson
 # asserts only that neither verdict reads DOES NOT, and prints on how many seeds each run-by-run
 # statement held. What the VAE fixes is the code space; what no model fixes is missing data.
@@ -802,10 +805,11 @@ print(verdict_table(verdicts8))
 
 # %%
 assert verdicts8[1].holds and verdicts8[2].holds
-assert all(r["collapsed"] >= 1 for r in collapse["beta = 8"])
-assert all(r["collapsed"] == 0 for r in collapse["beta = 1"])  # the plain ELBO uses every dimension here
-if S.name == "laptop":  # "active" by the variance criterion: lenient at this budget (see above)
-    assert all(r["active"] >= 14 for rs in collapse.values() for r in rs)
+run_by_run("beta = 8 collapses at least one dimension", (r["collapsed"] >= 1 for r in collapse["beta = 8"]), enforce=RUN_BY_RUN)
+run_by_run("beta = 1 collapses none (the plain ELBO uses every dimension here)",
+           (r["collapsed"] == 0 for r in collapse["beta = 1"]), enforce=RUN_BY_RUN)
+run_by_run("at least 14 of 16 dimensions 'active' by the variance criterion (lenient at this budget, see above)",
+           (r["active"] >= 14 for rs in collapse.values() for r in rs), enforce=RUN_BY_RUN)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9. Upsampling in convolutional decoders

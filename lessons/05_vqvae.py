@@ -69,7 +69,7 @@ from genlearn.recipes import fit_code_prior
 from genlearn.sample_quality import confidence_line, frechet, frechet_reference, sharpness
 from genlearn.scale import base_seed, current, fashion, lesson_threads
 from genlearn.train import fit, seeded_run
-from genlearn.verdict import DOES_NOT, HOLDS, column, compare, verdict_table
+from genlearn.verdict import DOES_NOT, HOLDS, column, compare, run_by_run, verdict_table
 from genlearn.viz import image_grid
 from genlearn.viz.codebook import code_usage, codebook_health, latent_spaces
 from genlearn.widgets.vq import code_atlas, code_explorer, decode_code_map, edit_code_map
@@ -82,6 +82,10 @@ x_train, x_test = train.x, test.x
 D = x_train[0].numel()             # 784 pixels
 K = 512                            # codebook size of every VQ-VAE below
 SEEDS = [SEED + k for k in range(3)]
+# A statement asserted run by run needs at least 20 runs of evidence: at the laptop scale it has them (the
+# development seeds and the held-out confirmation, README); at the full scale one base seed gives three runs,
+# so there the lesson prints on how many runs each held.
+RUN_BY_RUN = S.name == "laptop"
 x_small = x_train[: S.n_train // 6]   # training subset of the several-seed experiments (sections 4 and 5)
 x_eval = x_test[: S.n_test // 2]      # and their test subset
 
@@ -196,8 +200,11 @@ print(verdict_table(recon_verdicts))
 assert all(v.verdict == HOLDS for v in recon_verdicts)
 sharp = {"real": sharp_real, **{name: scores1[SEED][name]["sharpness"] for name in ("VQ-VAE", "2-D VAE")}}
 sq_err = {name: scores1[SEED][name]["sq_err"] for name in ("VQ-VAE", "2-D VAE")}
-assert sharp["VQ-VAE"] > 0.6 * sharp["real"] and sharp["VQ-VAE"] > 1.05 * sharp["2-D VAE"]
-assert sq_err["VQ-VAE"] < 0.5 * sq_err["2-D VAE"]
+run_by_run("VQ-VAE reconstructions above 0.6 of the real images' sharpness and 1.05 times the 2-D VAE's",
+           (scores1[s]["VQ-VAE"]["sharpness"] > max(0.6 * sharp_real, 1.05 * scores1[s]["2-D VAE"]["sharpness"])
+            for s in SEEDS), enforce=RUN_BY_RUN)
+run_by_run("VQ-VAE squared error below half the 2-D VAE's",
+           (scores1[s]["VQ-VAE"]["sq_err"] < 0.5 * scores1[s]["2-D VAE"]["sq_err"] for s in SEEDS), enforce=RUN_BY_RUN)
 image_grid(torch.cat([x_test[:12], recon_vq[:12], recon_vae[:12]]), ncols=12,
            title="test images | VQ-VAE reconstructions | 2-D VAE reconstructions")
 
@@ -385,7 +392,8 @@ shrink_distance, shrink_length = math.exp(-beta_verdicts[0].effect), math.exp(-b
 print(f"from beta 0.05 to 2 (geometric mean over the seeds): ||z_e - e||^2 falls {shrink_distance:.1f}x, "
       f"||z_e||^2 falls {shrink_length:.1f}x")
 assert beta_verdicts[0].verdict == HOLDS and beta_verdicts[1].verdict != DOES_NOT
-assert all(sweep[2.0, s]["length"] < sweep[0.05, s]["length"] for s in SEEDS)
+run_by_run("beta 2 shrinks ||z_e||^2 below beta 0.05's", (sweep[2.0, s]["length"] < sweep[0.05, s]["length"] for s in SEEDS),
+           enforce=RUN_BY_RUN)
 assert shrink_distance > 2 and shrink_length > 2 and 0.2 < shrink_distance / shrink_length < 5  # the same order
 
 # %% [markdown]
@@ -393,7 +401,7 @@ assert shrink_distance > 2 and shrink_length > 2 and 0.2 < shrink_distance / shr
 # an effect of -2.3 means a tenfold fall). Raising $\beta$ does bring the encoder outputs closer
 # to their codes: the squared distance falls several times over between $\beta = 0.05$ and
 # $\beta = 2$ (HOLDS). But the squared length of the encoder outputs falls too, on every seed
-# (asserted; its verdict HOLDS unless one seed shrinks much less than the others, and then reads
+# (run by run at the laptop scale; its verdict HOLDS unless one seed shrinks much less than the others, and then reads
 # INCONCLUSIVE), by a factor of the same order (within 5x of the distance's, asserted): the encoder escapes much of the penalty by shrinking its whole latent space
 # (the codes follow, and the decoder undoes the scale). The verdicts on the relative error and on
 # reconstruction say what is left once the scale is divided out - the relative error - and what happens to the reconstruction;
@@ -453,20 +461,22 @@ health_verdicts = [  # usage differs many-fold between the variants: compared as
 ]
 print(verdict_table(health_verdicts))
 assert all(v.verdict == HOLDS for v in health_verdicts[:3])
-assert all(health[name, s]["start"] < 0.1 for name in VARIANTS for s in SEEDS)   # few codes win at the start
-assert all(health["plain", s]["used"] < 0.1 and health["EMA", s]["used"] < 0.1 for s in SEEDS)
-assert all(health["restart", s]["used"] > 0.4 for s in SEEDS)
+run_by_run("under 10 % of the codes win before training", (health[name, s]["start"] < 0.1 for name in VARIANTS for s in SEEDS),
+           enforce=RUN_BY_RUN)
+run_by_run("plain and EMA use under 10 % of the codes", (health["plain", s]["used"] < 0.1 and health["EMA", s]["used"] < 0.1
+                                                         for s in SEEDS), enforce=RUN_BY_RUN)
+run_by_run("restarts use over 40 % of the codes", (health["restart", s]["used"] > 0.4 for s in SEEDS), enforce=RUN_BY_RUN)
 
 # %% [markdown]
 # The codebook starts as a tiny ball around 0 (PyTorch's default initialisation), and the
 # encoder's first outputs point in a few directions, so a handful of codes win every vector
-# before training even begins (the "before training" figures: under 10 % on every run). Without
-# restarts, neither the plain model nor EMA gets beyond 10 % of the codebook: index collapse, on
-# every seed. EMA changes how *live* codes move, but a code that never wins a vector never moves
-# either, so EMA alone does not rescue the codebook here (the fourth verdict says whether it helps
-# even a little).
-# Restarts do: the first three verdicts HOLD over the three seeds, and every restart run uses
-# more than 40 % of the codebook.
+# before training even begins (the "before training" figures, under 10 % in every run at the laptop
+# scale). Without restarts, neither the plain model nor EMA gets beyond 10 % of the codebook: index
+# collapse (run by run at the laptop scale; the lines under the table count the runs). EMA changes how
+# *live* codes move, but a code that never wins a vector never moves either, so EMA alone does not
+# rescue the codebook here ("EMA uses more codes than the plain VQ-VAE" says whether it helps even a
+# little). Restarts do: their three verdicts against the plain model and EMA HOLD over the three
+# seeds, and every restart run uses more than 40 % of the codebook.
 #
 # Sorted usage counts on the test set (base seed):
 
@@ -518,14 +528,15 @@ print(verdict_table(rd_verdicts))
 print(f"baselines: independent pixels {bpd_pixels:.3f} bits/dim; uniform codes alone cost {uniform_rate:.4f} bits/dim")
 assert uniform_rate == 49 * math.log2(K) / D == 0.5625
 assert rd_verdicts[1].verdict == HOLDS
-assert all(rd["restart", s]["rate"] > 2 * rd["plain", s]["rate"] for s in SEEDS)
+run_by_run("the restart codebook's rate above twice the plain one's", (rd["restart", s]["rate"] > 2 * rd["plain", s]["rate"]
+                                                                         for s in SEEDS), enforce=RUN_BY_RUN)
 assert rd_verdicts[0].verdict != DOES_NOT
 
 # %% [markdown]
-# The second verdict HOLDS: the healthy codebook's codes cost more than twice as much to
-# send (on every seed), because a collapsed codebook says almost nothing per position. The first verdict says
-# whether that extra information buys a better reconstruction, and the third whether the
-# sum, the bound, improves. Read the three together: a more evenly used codebook is *not
+# "Restarts' codes cost more" HOLDS: the healthy codebook's codes cost more than twice as much to
+# send (in every run at the laptop scale), because a collapsed codebook says almost nothing per
+# position. "Restarts reconstruct better" says whether that extra information buys a better
+# reconstruction, and "restarts give the better bound" whether the sum, the bound, improves. Read the three together: a more evenly used codebook is *not
 # automatically* a better model of the data; it moves the model along the rate-distortion
 # trade-off, and only the sum decides. Beside the bounds, the independent-pixel
 # baseline: at this small budget, compare the printed bounds with it before calling any of
@@ -568,7 +579,7 @@ prior, prior_history, bits_prior = priors[SEED]
 bits_uniform = math.log2(K)
 print(f"best epochs {[int(priors[s][1]['best_epoch'][0]) + 1 for s in SEEDS]}; test bits per code with the "
       f"PixelCNN {[round(priors[s][2], 2) for s in SEEDS]} vs {bits_uniform:.0f} uniform")
-assert all(priors[s][2] < bits_uniform - 1 for s in SEEDS)
+run_by_run("the PixelCNN saves more than a bit per code", (priors[s][2] < bits_uniform - 1 for s in SEEDS), enforce=RUN_BY_RUN)
 
 # %% [markdown]
 # Because the encoder is deterministic, the bound of section 5 holds with any prior. Per
@@ -590,21 +601,20 @@ print(f"baselines: independent pixels {bpd_pixels:.3f} bits/dim; the codes alone
 bound_verdicts = [
     compare("the PixelCNN prior gives a lower bound than uniform codes", [bounds[s]["PixelCNN prior"] for s in SEEDS],
             [bounds[s]["uniform codes"] for s in SEEDS]),
-    compare("the VQ-VAE (PixelCNN prior) below the independent-pixel baseline",
-            [bounds[s]["PixelCNN prior"] for s in SEEDS], [bpd_pixels] * len(SEEDS)),
 ]
 print(verdict_table(bound_verdicts))
 bound_uniform, bound_prior = bounds[SEED]["uniform codes"], bounds[SEED]["PixelCNN prior"]
 assert bound_verdicts[0].verdict == HOLDS
-assert all(bounds[s]["distortion"] > 0.8 * bounds[s]["PixelCNN prior"] for s in SEEDS)
+run_by_run("distortion above 80 % of the bound", (bounds[s]["distortion"] > 0.8 * bounds[s]["PixelCNN prior"] for s in SEEDS),
+           enforce=RUN_BY_RUN)
 
 # %% [markdown]
 # The prior saves exactly its bits per code times 49/784 per pixel (checked for every seed), and
-# its bound is below the uniform codes' on every seed (the first verdict). Whether the VQ-VAE's
-# bound beats the independent-pixel baseline is the second verdict (in our runs it was close to it,
-# on either side of it at smaller budgets). A decoder with one global logistic scale, trained for a
-# few epochs, pays more than 80 % of its bits in distortion (asserted for every seed), and no prior
-# over codes can buy those back.
+# its bound is below the uniform codes' ("the PixelCNN prior gives a lower bound" HOLDS). Whether the
+# VQ-VAE's bound beats the independent-pixel baseline is in the baseline table after the samples (in
+# our runs it was close to it, on either side of it at smaller budgets). A decoder with one global
+# logistic scale, trained for a few epochs, pays more than 80 % of its bits in distortion (run by run
+# at the laptop scale), and no prior over codes can buy those back.
 #
 # Now sample: 1,000 code maps from the prior and 1,000 drawn uniformly, each decoded by
 # the same decoder; the first 32 of each (seed shown) are displayed.
@@ -650,17 +660,24 @@ print(f"Frechet distance, real vs real: {fd_real:.2f}")
 fd_verdicts = [
     compare("PixelCNN prior samples closer to the data than uniform codes (log Frechet)",
             [math.log(fd[s]["PixelCNN prior"]) for s in SEEDS], [math.log(fd[s]["uniform codes"]) for s in SEEDS]),
-    compare("PixelCNN prior samples above three times the real-versus-real value",
-            [fd[s]["PixelCNN prior"] for s in SEEDS], [3 * fd_real] * len(SEEDS), "higher"),
 ]
 print(verdict_table(fd_verdicts))
-assert all(v.verdict == HOLDS for v in fd_verdicts)
-assert all(3 * fd_real < fd[s]["PixelCNN prior"] < 0.75 * fd[s]["uniform codes"] for s in SEEDS)
+baseline_verdicts = [  # the lesson's one table of baselines
+    compare("the VQ-VAE (PixelCNN prior) below the independent-pixel baseline (bits/dim)",
+            [bounds[s]["PixelCNN prior"] for s in SEEDS], [bpd_pixels] * len(SEEDS)),
+    compare("PixelCNN prior samples above three times the real-versus-real value (Frechet)",
+            [fd[s]["PixelCNN prior"] for s in SEEDS], [3 * fd_real] * len(SEEDS), "higher"),
+]
+print("baselines: independent pixels for the bound, two real samples for the Frechet distance")
+print(verdict_table(baseline_verdicts))
+assert fd_verdicts[0].verdict == HOLDS and baseline_verdicts[1].verdict == HOLDS
+run_by_run("PixelCNN samples: Frechet between 3x real-versus-real and 0.75x uniform codes'",
+           (3 * fd_real < fd[s]["PixelCNN prior"] < 0.75 * fd[s]["uniform codes"] for s in SEEDS), enforce=RUN_BY_RUN)
 
 # %% [markdown]
-# Both verdicts hold: the prior's samples are closer to the data than decoded uniform codes (less
-# than three quarters of their Frechet distance on every seed, asserted) and more than three times
-# the real-versus-real value: the prior has learned which codes go together, but at this budget its
+# The prior's samples are closer to the data than decoded uniform codes (HOLDS; less than three
+# quarters of their Frechet distance in every run at the laptop scale) and, in the baseline table,
+# more than three times the real-versus-real value (HOLDS): the prior has learned which codes go together, but at this budget its
 # garments are still easy to tell from real ones.
 
 # %% [markdown]

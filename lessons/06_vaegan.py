@@ -62,7 +62,7 @@ from genlearn.sample_quality import (
 )
 from genlearn.scale import base_seed, current, fashion, lesson_threads
 from genlearn.train import seeded_run
-from genlearn.verdict import DOES_NOT, HOLDS, column, compare, verdict_table
+from genlearn.verdict import DOES_NOT, HOLDS, column, compare, run_by_run, verdict_table
 from genlearn.viz import image_grid
 from genlearn.viz.vaegan import order_diagram, routing_figure, vaegan_diagram
 from genlearn.widgets import paired_samples, sample_viewer
@@ -70,6 +70,9 @@ from genlearn.widgets import paired_samples, sample_viewer
 S = current()                      # GENLEARN_SCALE: laptop (default) or full
 SEED = base_seed()                 # GENLEARN_SEED, default 0; every seed below is SEED + k
 SEEDS = [SEED + k for k in range(3)]
+# A statement asserted run by run needs at least 20 runs of evidence: the laptop scale has them (development
+# seeds and the held-out confirmation, README); the full scale's one base seed gives three, so there it is printed.
+RUN_BY_RUN = S.name == "laptop"
 seed_everything(SEED, threads=lesson_threads())   # GENLEARN_THREADS, default one: the same bits on every run
 train, test = fashion(S)
 x_train = train.x[: S.n_train // 3]             # the training subset of every run below
@@ -332,9 +335,10 @@ far_and_blurry = [
 ]
 print(verdict_table(far_and_blurry))
 assert all(v.verdict != DOES_NOT for v in far_and_blurry)  # the intervals, printed; and run by run:
-assert all(scores[name, s]["frechet"] > FD_REAL for name in ARMS for s in SEEDS)  # 4 arms x 13 seeds so far
-print(f"VAE (pixel) below 80 % of the real sharpness on {sum(scores['VAE (pixel)', s]['sharpness'] < 0.8 * SHARP_REAL for s in SEEDS)} "
-      f"of {len(SEEDS)} seeds")
+run_by_run("every arm's Frechet above the real-versus-real value", (scores[name, s]["frechet"] > FD_REAL for name in ARMS
+                                                                   for s in SEEDS), enforce=RUN_BY_RUN)
+run_by_run("VAE (pixel) below 80 % of the real sharpness", (scores["VAE (pixel)", s]["sharpness"] < 0.8 * SHARP_REAL
+                                                            for s in SEEDS), enforce=False)
 
 # %%
 vae, vaegan = runs["VAE (pixel)", SEED][0], runs["VAE-GAN", SEED][0]
@@ -505,14 +509,14 @@ print(verdict_table(unstable))
 assert unstable[0].verdict != DOES_NOT and unstable[-1].verdict != DOES_NOT  # held on every seed; HOLDS did not
 
 # %% [markdown]
-# The first verdict says whether the fast discriminator wins its game (its loss is lower), the last
-# whether its samples are farther from the real garments (Frechet). Both held on the seeds this lesson
+# "Fast D: lower discriminator loss" says whether the fast discriminator wins its game, "fast D: worse
+# samples" whether its samples are farther from the real garments (Frechet). Both held on the seeds this lesson
 # was written with, and neither reads the opposite anywhere (asserted); on held-out base seeds (11,
-# 107) three seeds could not decide them (INCONCLUSIVE), so read this run's rows. The second verdict
-# compares the two runs' reconstructions in the one fixed feature space (the similarity terms of two
+# 107) three seeds could not decide them (INCONCLUSIVE), so read this run's rows. "Fast D: worse
+# reconstructions, one fixed feature space" compares the two runs' reconstructions in the one fixed feature space (the similarity terms of two
 # runs are measured in two different discriminators' features and cannot be compared directly).
-# Measured within each run, the feature size does grow over the first epochs in most runs, but the third
-# and fourth verdicts show how far three seeds support "keeps growing" (last epoch against first,
+# Measured within each run, the feature size does grow over the first epochs in most runs, but the two
+# "features keep growing" verdicts show how far three seeds support "keeps growing" (last epoch against first,
 # in each run): where they read INCONCLUSIVE, the growth is real in some runs and not in others,
 # and we do not claim it.
 # What stabilises training here is balance: the same learning rate for all three networks (and
@@ -569,26 +573,26 @@ three_verdicts = [
             [0.5 * min(kls["two classes", s], kls["three classes", s]) for s in SEEDS]),
 ]
 print(verdict_table(three_verdicts))
-assert all(accuracy[s] > 0.6 for s in SEEDS)
+run_by_run("the three-class discriminator above 60 % accuracy", (accuracy[s] > 0.6 for s in SEEDS), enforce=RUN_BY_RUN)
 assert three_verdicts[0].verdict != HOLDS and three_verdicts[2].verdict != HOLDS
 # "the VAE's codes at less than half the VAE-GANs' KL" does not hold at matched weights:
-assert all(kls["VAE", s] > 0.5 * min(kls["two classes", s], kls["three classes", s]) for s in SEEDS)
+run_by_run("the VAE's KL above half the VAE-GANs'", (kls["VAE", s] > 0.5 * min(kls["two classes", s], kls["three classes", s])
+                                                     for s in SEEDS), enforce=RUN_BY_RUN)
 
 # %% [markdown]
 # What the numbers say on Fashion-MNIST at this budget:
 #
 # * The three-class discriminator still tells reconstructions from generated images apart
 #   well above the 50 % of a coin on every seed: the two kinds of fakes are not alike yet.
-# * The first verdict asks whether three classes bring the encoded codes closer to the prior
-#   than two. It does not read HOLDS (asserted); in our sweep over the base seeds 0-4 it read
+# * "Three classes bring the codes closer to the prior than two" asks what its name says. It does not read HOLDS (asserted); in our sweep over the base seeds 0-4 it read
 #   DOES NOT wherever we looked: the three-class codes end *farther* from the prior. That
 #   contradicts the variant's argument "the decoder is shared, so only the codes can change",
 #   which assumes the decoder cannot map two different code distributions to similar images; a
 #   flexible decoder can, and the encoder's `code` term can also be met by making
 #   reconstructions *worse*.
-# * The second verdict compares with the VAE of section 3, whose KL term has the same weight 1
+# * "Three-class codes are closer to the prior than the VAE's" compares with the VAE of section 3, whose KL term has the same weight 1
 #   against a similarity weight of 50. Is the VAE's code distribution much closer to the prior than
-#   either VAE-GAN's (less than half their KL)? At matched weights that does not hold on any seed (asserted run by run; the third verdict, asserted not to read HOLDS), and the
+#   either VAE-GAN's (less than half their KL)? At matched weights that does not hold on any seed (run by run at the laptop scale; its verdict, "the VAE's codes at less than half the VAE-GANs' KL", is asserted not to read HOLDS), and the
 #   printed KLs show where each model lands.
 #
 # Measuring, rather than trusting the story, is the point of this section.
