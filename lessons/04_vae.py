@@ -46,13 +46,13 @@ import math
 
 import matplotlib.pyplot as plt
 import torch
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from genlearn import evaluate, expectation, pretrained, seed_everything
 from genlearn.data import FASHION_CLASSES, moon_phases
 from genlearn.evaluate import IndependentPixels
 from genlearn.gradients import reparameterization_gradients, score_function_gradients
-from genlearn.models import AE, VAE, DiscretizedLogistic, LinearGaussian, ae_loss, kl_warmup, vae_loss
+from genlearn.models import AE, VAE, DiscretizedLogistic, FittedGaussian, LinearGaussian, ae_loss, kl_warmup, vae_loss
 from genlearn.models.latent import decode_points, encode_mean, interpolate, slerp, traverse
 from genlearn.models.nets import ConvDecoder, soft_clamp
 from genlearn.sample_quality import confidence_line, fashion_classifier, frechet, frechet_reference, sharpness
@@ -407,10 +407,9 @@ baseline_bits = IndependentPixels(train.x).bits_per_dim(test.x)
 vae2_bits = [nll_bits(vae2, test.x[:1000])] + [nll_bits(train_vae(2, seed), test.x[:1000]) for seed in SEEDS[1:]]
 print(f"independent pixels {baseline_bits:.3f} bits/dim; 2-D VAE {[round(b, 3) for b in vae2_bits]} bits/dim "
       "(uniform over 256 levels: 8)")
-pixels_verdict = compare("the 2-D VAE's NLL below the independent-pixel baseline", vae2_bits,
-                         [baseline_bits] * len(SEEDS), "lower")
-print(verdict_table([pixels_verdict]))
-assert pixels_verdict.holds and all(b < baseline_bits for b in vae2_bits) and baseline_bits < 8
+run_by_run("the 2-D VAE's NLL below the independent-pixel baseline", (b < baseline_bits for b in vae2_bits),
+           enforce=RUN_BY_RUN)  # its verdict over the seeds is in section 6's baseline table
+assert baseline_bits < 8
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### The whole VAE, in thirty lines
@@ -524,12 +523,17 @@ verdicts6 = [
             [r["frechet"] for r in runs["AE + fitted Gaussian"]], "lower"),
     compare("VAE's test NLL lower than the AE's bound", [r["bits"] for r in runs["VAE"]],
             [r["bits"] for r in runs["AE + fitted Gaussian"]], "lower"),
-    *[compare(f"{name}: Frechet above twice the real-versus-real value", [r["frechet"] for r in rs],
-              [2 * real_vs_real] * len(rs), "higher") for name, rs in runs.items()],
-    *[compare(f"{name}: NLL below the independent-pixel baseline", [r["bits"] for r in rs],
-              [baseline_bits] * len(rs), "lower") for name, rs in runs.items()],
 ]
 print(verdict_table(verdicts6))
+baseline_verdicts = [  # the lesson's one table of baselines: the trivial rival and real data
+    compare("2-D VAE (section 4): NLL below the independent-pixel baseline", vae2_bits, [baseline_bits] * len(SEEDS), "lower"),
+    *[compare(f"{name}: NLL below the independent-pixel baseline", [r["bits"] for r in rs],
+              [baseline_bits] * len(rs), "lower") for name, rs in runs.items()],
+    *[compare(f"{name}: Frechet above twice the real-versus-real value", [r["frechet"] for r in rs],
+              [2 * real_vs_real] * len(rs), "higher") for name, rs in runs.items()],
+]
+print("baselines: independent pixels for the likelihoods, two real samples for the Frechet distance")
+print(verdict_table(baseline_verdicts))
 
 # %% [markdown]
 # Read the table, not a hope. At this budget the fair rival's samples are at least as close to the
@@ -542,9 +546,55 @@ print(verdict_table(verdicts6))
 
 # %%
 assert verdicts6[0].verdict != "HOLDS"  # the strawman's defeat does not survive a fair rival
-assert all(v.holds for v in verdicts6[2:])  # far from real-versus-real; both beat independent pixels
+assert all(v.holds for v in baseline_verdicts)  # far from real-versus-real; every model beats independent pixels
 run_by_run("both models: Frechet above twice real-versus-real and NLL below independent pixels",
            (r["frechet"] > 2 * real_vs_real and r["bits"] < baseline_bits for rs in runs.values() for r in rs), enforce=RUN_BY_RUN)
+
+# %% [markdown]
+# ### Why the VAE loses on samples, and the fix
+#
+# The VAE's samples start from $z \sim N(0, I)$, but the KL term only pulls the codes *towards* the
+# prior, against the reconstruction term; it does not make the codes $\mu(x)$ of the training images
+# lie where the prior puts its mass. Where the prior puts mass and few training codes lie, the
+# decoder was hardly trained, and what it draws there is not a garment. Two measurements show it:
+# the spread of the codes $\mu(x)$ per dimension (a prior draw has 1), and the decoding of $z = 0$,
+# the prior's densest point. The fix costs no training: decode from a Gaussian fitted to the VAE's
+# own codes (their mean and covariance), the same fair prior the AE was given.
+
+# %%
+fitted_frechet, code_sd, zero_brightness = [], [], []
+for seed, r in zip(SEEDS, runs["VAE"], strict=True):
+    vae8 = r["model"]
+    codes = encode_mean(vae8, train.x)
+    fitted = FittedGaussian(vae8.latent_dim).fit(codes)
+    with torch.no_grad():
+        from_fitted = vae8.decode_mean(fitted.sample(N_SAMPLES, torch.Generator().manual_seed(seed))).clamp(0, 1)
+        zero_brightness.append(float(vae8.decode_mean(torch.zeros(1, vae8.latent_dim)).mean()))
+    code_sd.append([round(float(v), 2) for v in codes.std(0)])
+    fitted_frechet.append(frechet(from_fitted, REF, "fashion"))
+    if seed == SEED:
+        first_fitted = from_fitted
+print(f"VAE codes mu(x), standard deviation per dimension (first seed): {code_sd[0]} (a prior draw: 1.0)")
+print(f"mean brightness of the decoding of z = 0: {[round(b, 3) for b in zero_brightness]}; "
+      f"of a training garment: {float(train.x.mean()):.3f}")
+print(f"VAE Frechet: from N(0, I) {[round(r['frechet'], 1) for r in runs['VAE']]}, from a Gaussian fitted to its "
+      f"codes {[round(f, 1) for f in fitted_frechet]}; AE + fitted Gaussian "
+      f"{[round(r['frechet'], 1) for r in runs['AE + fitted Gaussian']]}")
+fix_verdict = compare("VAE decoded from a Gaussian fitted to its codes: closer to the data than from N(0, I)",
+                      fitted_frechet, column(runs["VAE"], "frechet"), "lower")
+print(verdict_table([fix_verdict]))
+display(image_grid(torch.cat([runs["VAE"][0]["samples"][:10], first_fitted[:10]]), ncols=10,
+                   title="VAE samples (first seed); top: z from N(0, I), bottom: z from a Gaussian fitted to its codes"))
+assert fix_verdict.verdict != "DOES NOT"
+mean = lambda values: sum(values) / len(values)  # noqa: E731
+display(Markdown(
+    f"In this run the VAE's codes spread {min(code_sd[0]):.2f} to {max(code_sd[0]):.2f} per dimension (first seed) "
+    f"where the prior spreads 1, and $z = 0$, the prior's densest point, decodes to a mean brightness of "
+    f"{mean(zero_brightness):.3f} against a garment's {float(train.x.mean()):.3f}: a near-black image, no garment. Decoded from a Gaussian fitted to its codes, the VAE's Frechet distance goes from "
+    f"{mean(column(runs['VAE'], 'frechet')):.1f} to {mean(fitted_frechet):.1f} ({fix_verdict.said}), against the AE's "
+    f"{mean(column(runs['AE + fitted Gaussian'], 'frechet')):.1f}: the loss was the prior's, not the decoder's. "
+    "The VAE keeps its $N(0, I)$ prior because its ELBO, and so its likelihood bound, is computed against it; "
+    "a prior that matches the codes better is learned with the model (lesson 05's PixelCNN over codes does that)."))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### Interpolation, traversal and class arithmetic
@@ -782,11 +832,7 @@ verdicts8 = [
     compare("beta = 8 carries less information in the code (total KL)", column(collapse["beta = 8"], "kl"), column(collapse["beta = 1"], "kl"),
             "lower"),
     compare("beta = 8 costs likelihood (higher NLL)", column(collapse["beta = 8"], "bits"), column(collapse["beta = 1"], "bits"), "higher"),
-    compare("warm-up collapses fewer dimensions at beta = 8", column(collapse["beta = 8 + warm-up"], "collapsed"),
-            column(collapse["beta = 8"], "collapsed"), "lower"),
     compare("warm-up improves the NLL at beta = 8", column(collapse["beta = 8 + warm-up"], "bits"), column(collapse["beta = 8"], "bits"), "lower"),
-    compare("free bits collapse fewer dimensions at beta = 8", column(collapse["beta = 8 + free bits"], "collapsed"),
-            column(collapse["beta = 8"], "collapsed"), "lower"),
     compare("free bits improve the NLL at beta = 8", column(collapse["beta = 8 + free bits"], "bits"), column(collapse["beta = 8"], "bits"), "lower"),
 ]
 print(verdict_table(verdicts8))
@@ -800,8 +846,10 @@ print(verdict_table(verdicts8))
 # asserted there), its threshold on the variance of the means too lenient for this collapse; at the
 # full scale (all 60,000 images, twice the epochs) it counted 8 or 9 of 16 active at $\beta = 8$, close
 # to the KL count (one run on the CPU, 2026-12-01). Two statistics of "collapse" can disagree: read a
-# statistic's definition before its number. Whether the remedies help the *likelihood* at this
-# budget, the table says; where it says INCONCLUSIVE the lesson claims nothing more.
+# statistic's definition before its number. The remedies are judged by the likelihood only (their
+# collapsed counts are printed above, not compared: free bits hold every dimension's KL at the
+# collapse threshold by construction, so a count there measures the floor, not a remedy); where the
+# table says INCONCLUSIVE the lesson claims nothing more.
 
 # %%
 assert verdicts8[1].holds and verdicts8[2].holds

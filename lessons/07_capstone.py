@@ -59,7 +59,7 @@ from genlearn.evaluate import IndependentPixels, codebook_stats
 from genlearn.models.latent import encode_mean
 from genlearn.sample_quality import confidence_line, edge_sharpness, frechet, frechet_reference, sharpness
 from genlearn.scale import base_seed, current, fashion, lesson_threads
-from genlearn.verdict import column, compare, verdict_table
+from genlearn.verdict import column, compare, run_by_run, verdict_table
 from genlearn.viz import image_grid
 
 S, SEED = current(), base_seed()
@@ -183,9 +183,15 @@ baseline_verdicts = [  # the lesson's one table of baselines: every model agains
 ]
 print("baselines: independent pixels for the likelihoods, two real samples for the Frechet distance")
 print(verdict_table(baseline_verdicts))
-assert all(v.holds for v in baseline_verdicts)  # every likelihood beats independent pixels, no model is near real...
-for key in NAMES:  # ...and no single run is near real either
-    assert all(f > 2 * real_frechet for f in column(runs[key], "frechet"))
+far = {key: v for key, v in zip(NAMES, baseline_verdicts[3:], strict=True)}
+assert all(v.holds for v in baseline_verdicts[:3])  # every likelihood beats independent pixels, at both scales
+if SHIPPED:  # at the full scale the VAE-GAN came within reach of real data (INCONCLUSIVE at base seed 400): printed
+    assert all(v.verdict != "DOES NOT" for v in far.values())
+else:  # at the laptop budget no model is near real data, and no single run either
+    assert all(v.holds for v in far.values())
+run_by_run("every run's Frechet above twice the real-versus-real value", (f > 2 * real_frechet for key in NAMES
+                                                                          for f in column(runs[key], "frechet")),
+           enforce=not SHIPPED)
 for key in ("ae", "vae", "vqvae"):
     assert all(r["bits"] < baseline_bits for r in runs[key])  # ...and does so run by run
 assert all(math.isnan(r["bits"]) for r in runs["vaegan"])
@@ -286,11 +292,15 @@ display(Markdown("\n".join([
     f"VAE-GAN's {fd['vaegan']:.1f}, {v['VQ-VAE samples closer to the data than VAE-GAN samples'].said}.",
     f"* **The AE, given a fair prior, generates**: Frechet {fd['ae']:.1f} against the VAE's {fd['vae']:.1f}, "
     f"{v['AE + fitted Gaussian samples closer to the data than VAE samples'].said}. Its fitted Gaussian sits where "
-    "its codes lie; the VAE's codes do not fill its fixed $N(0, I)$ prior (lesson 04), so some prior samples land "
-    "where no training image was encoded. What the VAE offers instead is a trained likelihood bound.",
-    f"* **Far from real data, all four**: every model's Frechet distance ({', '.join(f'{fd[k]:.1f}' for k in NAMES)}) "
-    f"is more than twice the real-versus-real {real_frechet:.2f} (the baseline table, run by run too), so "
-    "\"closer to the data\" means less far, not close.",
+    "its codes lie, while the VAE's prior $N(0, I)$ puts its mass where few of its codes lie (lesson 04, section 6: "
+    "decoded from a Gaussian fitted to its codes, the VAE's samples come as close as the AE's). What the VAE offers "
+    "instead is a trained likelihood bound.",
+    f"* **Far from real data?** Frechet {', '.join(f'{NAMES[k]} {fd[k]:.1f}' for k in NAMES)} against twice the "
+    f"real-versus-real {2 * real_frechet:.2f}: above it for "
+    f"{', '.join(NAMES[k] for k in NAMES if far[k].holds) or 'none'} (HOLDS)"
+    + ("" if all(x.holds for x in far.values()) else ", not decided for "
+       + ", ".join(f"{NAMES[k]} ({far[k].verdict})" for k in NAMES if not far[k].holds))
+    + ". Where it holds, \"closer to the data\" means less far, not close.",
 ])))
 
 # %%

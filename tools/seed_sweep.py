@@ -8,6 +8,13 @@ JSON object on its last line. Usage::
     python tools/seed_sweep.py                       # lessons 01-07, seeds 0-4
     python tools/seed_sweep.py --lessons 04 07 --seeds 0 1 2
     python tools/seed_sweep.py --seeds 40 43 --threads 2   # another arithmetic
+    python tools/seed_sweep.py --confirm 300               # held-out: base seeds 300, 303, ..., 327
+
+Development and confirmation: claims are written and tuned on development seeds. ``--confirm START``
+runs every lesson once on ten disjoint triples of held-out base seeds (``START + 3k``, seeds
+``START`` to ``START + 29``), refusing a range that overlaps one already seen: ``tools/seen_seeds.txt``
+lists every seed range used while writing or confirming (a range once seen is development data from
+then on), and ``--confirm`` adds its range there when it starts.
 """
 
 from __future__ import annotations
@@ -21,15 +28,39 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SEEN = Path(__file__).resolve().parent / "seen_seeds.txt"
 
 
-def run(lesson: Path, seed: int, timeout: float, threads: int = 1) -> tuple[bool, float, str]:
+def seen_ranges(path: Path = SEEN) -> list[tuple[int, int]]:
+    """The seed ranges ``first-last`` (inclusive) listed in ``path``, one a line, ``#`` comments allowed."""
+    ranges = []
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            first, _, last = line.partition("-")
+            ranges.append((int(first), int(last or first)))
+    return ranges
+
+
+def confirmation_seeds(start: int, path: Path = SEEN) -> list[int]:
+    """Ten disjoint triples of base seeds from ``start`` (seeds ``start`` .. ``start + 29``); a range that
+    overlaps one in ``path`` is refused, since seeds once seen are development data."""
+    last = start + 29
+    clash = [(a, b) for a, b in seen_ranges(path) if a <= last and start <= b]
+    if clash:
+        raise ValueError(f"seeds {start}-{last} overlap ranges already seen: {clash}; draw a fresh range")
+    return [start + 3 * k for k in range(10)]
+
+
+def run(lesson: Path, seed: int, timeout: float, threads: int = 1,
+        cell_timeout: float = 300.0) -> tuple[bool, float, str]:
     env = {**os.environ, "GENLEARN_SEED": str(seed), "GENLEARN_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
            "MKL_NUM_THREADS": str(threads), "MPLBACKEND": "Agg"}
     start = time.perf_counter()
     try:
         out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "--no-header", "-p", "no:cacheprovider",
-                              str(lesson)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+                              f"--nbval-cell-timeout={cell_timeout:.0f}", str(lesson)],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
         ok, text = out.returncode == 0, out.stdout[-2000:]
     except subprocess.TimeoutExpired:
         ok, text = False, f"timed out after {timeout:.0f} s"
@@ -45,7 +76,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per lesson run")
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads of each lesson run (GENLEARN_THREADS): another count is another arithmetic")
+    parser.add_argument("--cell-timeout", type=float, default=300.0,
+                        help="seconds per notebook cell (nbval): a busy machine needs more")
+    parser.add_argument("--confirm", type=int, default=None, metavar="START",
+                        help="held-out confirmation: base seeds START, START+3, ..., START+27 (refused if seen before)")
     args = parser.parse_args(argv)
+    if args.confirm is not None:
+        try:
+            args.seeds = confirmation_seeds(args.confirm)
+        except ValueError as err:
+            parser.error(str(err))
+        with SEEN.open("a") as f:
+            f.write(f"{args.confirm}-{args.confirm + 29}  # --confirm, threads {args.threads}\n")
     if args.threads < 1:
         parser.error("--threads must be >= 1")
     if any(s < 0 for s in args.seeds):
@@ -61,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         row = results.setdefault(lesson.stem, {})
         cells = []
         for seed in args.seeds:
-            ok, seconds, why = run(lesson, seed, args.timeout, args.threads)
+            ok, seconds, why = run(lesson, seed, args.timeout, args.threads, args.cell_timeout)
             row[seed] = {"passed": ok, "seconds": round(seconds, 1), "failure": why}
             cells.append(f"{'PASS' if ok else 'FAIL'} {seconds:5.0f} s")
         print(f"{lesson.stem:22s}" + "".join(f"{c:>14s}" for c in cells), flush=True)
