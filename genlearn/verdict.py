@@ -96,28 +96,28 @@ def verdict_table(verdicts: Sequence[Verdict], *, explain: bool | None = None) -
 
 
 def compare_adding_seeds(claim: str, score: Callable[[int], tuple[float, float]], seeds: Sequence[int],
-                         max_seeds: int, better: str = "lower", alpha: float = 0.05) -> Verdict:
+                         extra_seeds: Sequence[int], better: str = "lower", alpha: float = 0.05) -> Verdict:
     """A verdict that adds seeds while it is INCONCLUSIVE: ``score(seed)`` returns the pair ``(a, b)``
-    for one seed; it is called on ``seeds``, then on ``seeds[-1] + 1, + 2, ...`` while the verdict
-    reads INCONCLUSIVE, up to ``max_seeds`` seeds in all (the cap the lesson's time allows).
+    for one seed; it is called on ``seeds``, then on ``extra_seeds`` one at a time, in order, while the
+    verdict reads INCONCLUSIVE (as many as the lesson's time allows; pick them outside the seed range
+    of other runs, so that held-out triples stay disjoint).
 
     Looking again after every added seed would make a false HOLDS likelier than ``alpha`` (optional
-    stopping), so each of the ``L = max_seeds - len(seeds) + 1`` possible looks is tested at
-    ``alpha / L`` (Bonferroni): the chance of any false verdict over all looks stays below ``alpha``.
-    The returned verdict's ``n`` says how many seeds it took."""
-    seeds = [int(s) for s in seeds]
+    stopping), so each of the ``L = len(extra_seeds) + 1`` possible looks is tested at ``alpha / L``
+    (Bonferroni): the chance of any false verdict over all looks stays below ``alpha``, and the
+    interval of the returned verdict is the ``1 - alpha / L`` one. Its ``n`` says how many seeds it took."""
+    seeds, extra = [int(s) for s in seeds], [int(s) for s in extra_seeds]
     if len(seeds) < 2:
         raise ValueError(f"start with at least 2 seeds, got {seeds}")
-    if max_seeds < len(seeds):
-        raise ValueError(f"max_seeds ({max_seeds}) must be at least the number of starting seeds ({len(seeds)})")
-    looks = max_seeds - len(seeds) + 1
+    if set(seeds) & set(extra) or len(set(extra)) != len(extra):
+        raise ValueError(f"extra_seeds must be new and distinct: seeds {seeds}, extra_seeds {extra}")
+    looks = len(extra) + 1
     pairs = [score(s) for s in seeds]
     while True:
         verdict = compare(claim, [p[0] for p in pairs], [p[1] for p in pairs], better, alpha / looks)
-        if verdict.verdict != INCONCLUSIVE or len(pairs) >= max_seeds:
+        if verdict.verdict != INCONCLUSIVE or not extra:
             return verdict
-        seeds.append(seeds[-1] + 1)
-        pairs.append(score(seeds[-1]))
+        pairs.append(score(extra.pop(0)))
 
 
 def run_by_run(statement: str, held: Iterable[bool], *, enforce: bool) -> int:

@@ -62,7 +62,7 @@ from genlearn.sample_quality import (
 )
 from genlearn.scale import base_seed, current, fashion, lesson_threads
 from genlearn.train import seeded_run
-from genlearn.verdict import DOES_NOT, HOLDS, column, compare, run_by_run, verdict_table
+from genlearn.verdict import DOES_NOT, HOLDS, column, compare, compare_adding_seeds, run_by_run, verdict_table
 from genlearn.viz import image_grid
 from genlearn.viz.vaegan import order_diagram, routing_figure, vaegan_diagram
 from genlearn.widgets import paired_samples, sample_viewer
@@ -493,9 +493,18 @@ for s in SEEDS:
           + "; fast D " + " ".join(f"{v:.0f}" for v in fast[s][1]["feature_size"])
           + f"; Frechet balanced {scores['VAE-GAN', s]['frechet']:.1f}, fast D {fast_scores[s]:.1f}"
           + f"; reconstruction error in fixed features balanced {fixed['balanced', s]:.1f}, fast D {fixed['fast', s]:.1f}")
-unstable = [
-    compare("fast D: lower discriminator loss (D wins)", [fast[s][1]["gan"][-1] for s in SEEDS],
-            [balanced[s]["gan"][-1] for s in SEEDS]),
+
+
+def last_d_loss(seed):
+    """(fast D's last-epoch discriminator loss, the balanced one's) for one seed; seeds past SEEDS trained here."""
+    if seed in fast:
+        return fast[seed][1]["gan"][-1], balanced[seed]["gan"][-1]
+    return (train_vaegan(seed, lr_dis=1e-2)[1]["gan"][-1],
+            train_vaegan(seed, similarity="feature", adversarial_weight=1.0)[1]["gan"][-1])
+
+
+unstable = [  # the first adds seeds (up to three more, far from the others) while three cannot decide
+    compare_adding_seeds("fast D: lower discriminator loss (D wins)", last_d_loss, SEEDS, [SEED + 1000 + k for k in range(3)]),
     compare("fast D: worse reconstructions, one fixed feature space", [fixed["fast", s] for s in SEEDS],
             [fixed["balanced", s] for s in SEEDS], better="higher"),
     compare("fast D: features keep growing (last epoch vs first)", [fast[s][1]["feature_size"][-1] for s in SEEDS],
@@ -512,7 +521,10 @@ assert unstable[0].verdict != DOES_NOT and unstable[-1].verdict != DOES_NOT  # h
 # "Fast D: lower discriminator loss" says whether the fast discriminator wins its game, "fast D: worse
 # samples" whether its samples are farther from the real garments (Frechet). Both held on the seeds this lesson
 # was written with, and neither reads the opposite anywhere (asserted); on held-out base seeds (11,
-# 107) three seeds could not decide them (INCONCLUSIVE), so read this run's rows. "Fast D: worse
+# 107) three seeds could not decide them (INCONCLUSIVE). So the first is a verdict that adds seeds
+# while it is INCONCLUSIVE, up to three more (`genlearn.verdict.compare_adding_seeds`; each look is
+# tested at a stricter level, so that looking again cannot manufacture a HOLDS): its seed count shows how
+# many it took. "Fast D: worse
 # reconstructions, one fixed feature space" compares the two runs' reconstructions in the one fixed feature space (the similarity terms of two
 # runs are measured in two different discriminators' features and cannot be compared directly).
 # Measured within each run, the feature size does grow over the first epochs in most runs, but the two
@@ -623,12 +635,13 @@ order_diagram()
 #
 # * Under squared error the optimal prediction for an uncertain input is the average of the
 #   possibilities (computed, section 1): blur is the price of a pixel-wise loss.
-# * At the same weight 50, data and epochs, the VAE-GAN's samples are closer to real garments in
-#   sharpness and in Frechet distance (always beside the real-versus-real value) than the VAE's;
-#   the learned similarity alone, without the GAN term, does the same (verdicts, section 3). The
-#   VAE's samples are blurry (below 80 % of the real images' sharpness).
-#   Whether the GAN term adds anything at this budget is what the last two verdicts of that
-#   table say.
+# * At the same weight 50, data and epochs, at the laptop scale, the VAE-GAN's samples are closer to
+#   real garments in Frechet distance (always beside the real-versus-real value) than the VAE's, and
+#   so are the learned similarity's alone, without the GAN term (section 3); in sharpness the same
+#   verdicts held on the development seeds and were INCONCLUSIVE on held-out ones, so they are only
+#   asserted not to read the opposite. Whether the GAN term adds anything at this budget is what
+#   "GAN term on pixels" and "GAN term on features" say; at the full scale the shipped models show
+#   where the adversarial term earns its place (end of the lesson).
 # * How much the learned similarity tolerates a one-pixel shift, compared with pixels, is
 #   measured per seed; the verdict of section 4 says whether three seeds establish it.
 # * Each network must be trained only by its own objective: encoder by prior +

@@ -293,7 +293,7 @@ display(Markdown("\n".join([
     f"* **The AE, given a fair prior, generates**: Frechet {fd['ae']:.1f} against the VAE's {fd['vae']:.1f}, "
     f"{v['AE + fitted Gaussian samples closer to the data than VAE samples'].said}. Its fitted Gaussian sits where "
     "its codes lie, while the VAE's prior $N(0, I)$ puts its mass where few of its codes lie (lesson 04, section 6: "
-    "decoded from a Gaussian fitted to its codes, the VAE's samples come as close as the AE's). What the VAE offers "
+    "decoded from a Gaussian fitted to its codes, the VAE's samples come close to the AE's). What the VAE offers "
     "instead is a trained likelihood bound.",
     f"* **Far from real data?** Frechet {', '.join(f'{NAMES[k]} {fd[k]:.1f}' for k in NAMES)} against twice the "
     f"real-versus-real {2 * real_frechet:.2f}: above it for "

@@ -1,6 +1,7 @@
 """Notebook hygiene: .py/.ipynb pairs in sync, exercises generated from solutions, no outputs."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,25 @@ def test_every_figure_a_cell_makes_is_shown(path):
                 if name in makers:
                     hidden.append(f"cell {i}: {name}(...) at line {st.lineno}")
     assert not hidden, f"{path.name}: figures never shown (wrap them in display): {hidden}"
+
+
+LESSON_SOURCES = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.py"))
+POSITIONAL = re.compile(r"\b(first|second|third|fourth|fifth|sixth|last|next) (two |three )?verdicts?\b"
+                        r"|\b(the|its) (\w+ )?rows? says?\b|\b(first|second|third|fourth|fifth|last) row of the table\b"
+                        r"|\btable's (first|second|third|fourth|fifth|last) row\b", re.IGNORECASE)
+HISTORY = re.compile(r"first edition|earlier version|old finding|previous version|earlier edition", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", LESSON_SOURCES, ids=lambda p: p.stem)
+def test_lesson_prose_names_results_not_positions_and_keeps_history_out(path):
+    """A paragraph names the verdict it reads (its claim), never "the second row"; history is the CHANGELOG's."""
+    prose = [(n, line) for n, line in enumerate(path.read_text().splitlines(), 1) if line.startswith("#")]
+    positional = [f"{n}: {line}" for n, line in prose if POSITIONAL.search(line)]
+    history = [f"{n}: {line}" for n, line in prose if HISTORY.search(line)]
+    assert not positional, "refer to a verdict by its claim, not its position:\n" + "\n".join(positional)
+    assert not history, "history belongs in CHANGELOG.md:\n" + "\n".join(history)
+
+
+def test_the_prose_check_catches_a_positional_reference():
+    assert POSITIONAL.search("# The second verdict HOLDS") and POSITIONAL.search("# what its row says")
+    assert HISTORY.search("# In the first edition of this lesson") and not POSITIONAL.search("# the verdict holds")

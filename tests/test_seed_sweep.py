@@ -31,3 +31,11 @@ def test_a_range_that_touches_seen_seeds_is_refused(tmp_path, start):
 def test_the_ledger_of_the_repository_parses_and_holds_the_development_seeds():
     ranges = seed_sweep.seen_ranges()
     assert (0, 11) in ranges and all(a <= b for a, b in ranges)
+
+
+def test_again_reruns_only_a_recorded_confirmation(tmp_path):
+    seen = tmp_path / "seen.txt"
+    seen.write_text("0-11\n200-229  # --confirm, threads 1\n")
+    assert seed_sweep.confirmation_seeds(200, seen, again=True)[:3] == [200, 203, 206]
+    with pytest.raises(ValueError, match="recorded confirmation"):
+        seed_sweep.confirmation_seeds(230, seen, again=True)

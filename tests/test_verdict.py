@@ -47,7 +47,7 @@ def test_adding_seeds_stops_as_soon_as_the_verdict_is_decided():
     def score(seed):
         calls.append(seed)
         return 1.0 + 0.01 * seed, 2.0  # a clear difference: three seeds decide it
-    v = compare_adding_seeds("a lower", score, [5, 6, 7], max_seeds=8)
+    v = compare_adding_seeds("a lower", score, [5, 6, 7], [8, 9])
     assert v.verdict == HOLDS and v.n == 3 and calls == [5, 6, 7]
 
 
@@ -58,8 +58,8 @@ def test_adding_seeds_adds_the_next_seeds_up_to_the_cap():
     def score(seed):  # no difference at all: INCONCLUSIVE at every look
         calls.append(seed)
         return rng.gauss(0, 1), rng.gauss(0, 1)
-    v = compare_adding_seeds("a lower", score, [10, 11, 12], max_seeds=6)
-    assert calls == [10, 11, 12, 13, 14, 15] and v.n == 6 and v.verdict == INCONCLUSIVE
+    v = compare_adding_seeds("a lower", score, [10, 11, 12], [1010, 1011, 1012])
+    assert calls == [10, 11, 12, 1010, 1011, 1012] and v.n == 6 and v.verdict == INCONCLUSIVE
 
 
 def test_adding_seeds_keeps_the_false_verdict_rate_below_alpha():
@@ -68,7 +68,7 @@ def test_adding_seeds_keeps_the_false_verdict_rate_below_alpha():
     rng = random.Random(1)
     trials, wrong = 2000, 0
     for _ in range(trials):
-        v = compare_adding_seeds("a lower", lambda s: (rng.gauss(0, 1), 0.0), [0, 1, 2], max_seeds=10)
+        v = compare_adding_seeds("a lower", lambda s: (rng.gauss(0, 1), 0.0), [0, 1, 2], range(3, 10))
         wrong += v.verdict != INCONCLUSIVE
     assert wrong / trials < 0.05
     naive = 0
@@ -78,11 +78,11 @@ def test_adding_seeds_keeps_the_false_verdict_rate_below_alpha():
     assert naive / trials > 0.1
 
 
-def test_adding_seeds_refuses_a_cap_below_the_start():
-    with pytest.raises(ValueError, match="max_seeds"):
-        compare_adding_seeds("x", lambda s: (0.0, 1.0), [0, 1, 2], max_seeds=2)
+def test_adding_seeds_refuses_seeds_it_has_already_used():
+    with pytest.raises(ValueError, match="new and distinct"):
+        compare_adding_seeds("x", lambda s: (0.0, 1.0), [0, 1, 2], [2, 3])
     with pytest.raises(ValueError, match="at least 2"):
-        compare_adding_seeds("x", lambda s: (0.0, 1.0), [0], max_seeds=4)
+        compare_adding_seeds("x", lambda s: (0.0, 1.0), [0], [1, 2])
 
 
 def test_the_sentence_a_lesson_quotes_carries_the_verdict_and_its_interval():

@@ -8,13 +8,15 @@ JSON object on its last line. Usage::
     python tools/seed_sweep.py                       # lessons 01-07, seeds 0-4
     python tools/seed_sweep.py --lessons 04 07 --seeds 0 1 2
     python tools/seed_sweep.py --seeds 40 43 --threads 2   # another arithmetic
-    python tools/seed_sweep.py --confirm 300               # held-out: base seeds 300, 303, ..., 327
+    python tools/seed_sweep.py --confirm 300 --jobs 2      # held-out: base seeds 300, 303, ..., 327
+    python tools/seed_sweep.py --confirm 300 --again --first 3 --threads 2   # the same range, another arithmetic
 
 Development and confirmation: claims are written and tuned on development seeds. ``--confirm START``
 runs every lesson once on ten disjoint triples of held-out base seeds (``START + 3k``, seeds
 ``START`` to ``START + 29``), refusing a range that overlaps one already seen: ``tools/seen_seeds.txt``
 lists every seed range used while writing or confirming (a range once seen is development data from
-then on), and ``--confirm`` adds its range there when it starts.
+then on), and ``--confirm`` adds its range there when it starts. ``--again`` reruns a recorded
+confirmation (another thread count: another arithmetic), ``--first K`` takes its first K triples.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,13 +45,19 @@ def seen_ranges(path: Path = SEEN) -> list[tuple[int, int]]:
     return ranges
 
 
-def confirmation_seeds(start: int, path: Path = SEEN) -> list[int]:
+def confirmation_seeds(start: int, path: Path = SEEN, again: bool = False) -> list[int]:
     """Ten disjoint triples of base seeds from ``start`` (seeds ``start`` .. ``start + 29``); a range that
-    overlaps one in ``path`` is refused, since seeds once seen are development data."""
+    overlaps one in ``path`` is refused, since seeds once seen are development data. With ``again``
+    the range must be a recorded confirmation (the same held-out runs, another arithmetic)."""
     last = start + 29
-    clash = [(a, b) for a, b in seen_ranges(path) if a <= last and start <= b]
-    if clash:
-        raise ValueError(f"seeds {start}-{last} overlap ranges already seen: {clash}; draw a fresh range")
+    ranges = seen_ranges(path)
+    if again:
+        if (start, last) not in ranges:
+            raise ValueError(f"--again needs the recorded confirmation range {start}-{last} in {path.name}")
+    else:
+        clash = [(a, b) for a, b in ranges if a <= last and start <= b]
+        if clash:
+            raise ValueError(f"seeds {start}-{last} overlap ranges already seen: {clash}; draw a fresh range")
     return [start + 3 * k for k in range(10)]
 
 
@@ -80,14 +89,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds per notebook cell (nbval): a busy machine needs more")
     parser.add_argument("--confirm", type=int, default=None, metavar="START",
                         help="held-out confirmation: base seeds START, START+3, ..., START+27 (refused if seen before)")
+    parser.add_argument("--again", action="store_true", help="with --confirm: rerun a recorded confirmation range")
+    parser.add_argument("--first", type=int, default=10, metavar="K", help="with --confirm: only the first K triples")
+    parser.add_argument("--jobs", type=int, default=1, help="lesson runs at once (each with --threads threads)")
     args = parser.parse_args(argv)
+    if args.jobs < 1 or not 1 <= args.first <= 10:
+        parser.error("--jobs must be >= 1 and --first between 1 and 10")
     if args.confirm is not None:
         try:
-            args.seeds = confirmation_seeds(args.confirm)
+            args.seeds = confirmation_seeds(args.confirm, again=args.again)[: args.first]
         except ValueError as err:
             parser.error(str(err))
-        with SEEN.open("a") as f:
-            f.write(f"{args.confirm}-{args.confirm + 29}  # --confirm, threads {args.threads}\n")
+        if not args.again:
+            with SEEN.open("a") as f:
+                f.write(f"{args.confirm}-{args.confirm + 29}  # --confirm, threads {args.threads}\n")
     if args.threads < 1:
         parser.error("--threads must be >= 1")
     if any(s < 0 for s in args.seeds):
@@ -98,18 +113,23 @@ def main(argv: list[str] | None = None) -> int:
         if not lessons:
             parser.error(f"no lesson matches {args.lessons}")
     results: dict[str, dict[int, dict]] = {}
+
+    def one(job: tuple[Path, int]) -> None:
+        lesson, seed = job
+        ok, seconds, why = run(lesson, seed, args.timeout, args.threads, args.cell_timeout)
+        results.setdefault(lesson.stem, {})[seed] = {"passed": ok, "seconds": round(seconds, 1), "failure": why}
+        print(f"  {lesson.stem} seed {seed}: {'PASS' if ok else 'FAIL'} {seconds:.0f} s {why}", flush=True)
+
+    with ThreadPoolExecutor(args.jobs) as pool:  # seed by seed, so that an interrupted sweep has whole seeds
+        list(pool.map(one, [(lesson, seed) for seed in args.seeds for lesson in lessons]))
     print(f"{'lesson':22s}" + "".join(f"{'seed ' + str(s):>14s}" for s in args.seeds), flush=True)
     for lesson in lessons:
-        row = results.setdefault(lesson.stem, {})
-        cells = []
-        for seed in args.seeds:
-            ok, seconds, why = run(lesson, seed, args.timeout, args.threads, args.cell_timeout)
-            row[seed] = {"passed": ok, "seconds": round(seconds, 1), "failure": why}
-            cells.append(f"{'PASS' if ok else 'FAIL'} {seconds:5.0f} s")
+        row = results[lesson.stem]
+        cells = [f"{'PASS' if row[s]['passed'] else 'FAIL'} {row[s]['seconds']:5.0f} s" for s in args.seeds]
         print(f"{lesson.stem:22s}" + "".join(f"{c:>14s}" for c in cells), flush=True)
-        for seed, r in row.items():
-            if not r["passed"]:
-                print(f"    seed {seed}: {r['failure']}")
+        for seed in args.seeds:
+            if not row[seed]["passed"]:
+                print(f"    seed {seed}: {row[seed]['failure']}")
     passed = sum(r["passed"] for row in results.values() for r in row.values())
     total = sum(len(row) for row in results.values())
     print(f"{passed} of {total} lesson runs passed")
