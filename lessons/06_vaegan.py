@@ -223,24 +223,38 @@ norms = term_gradient_norms(gan, x, gen_batch.manual_seed(SEED))
 used = {g: [t for t, w in r.items() if w] for g, r in routes(gan).items()}
 routing_figure(norms, used)
 
+# %% [markdown]
+# The training step, written out: one forward pass gives the four terms; each network's gradient is
+# taken from its own objective only (`torch.autograd.grad` with that network's parameters), and only
+# when all three are computed do the three optimisers step (a step changes weights that the other
+# gradients still need).
+
 # %%
-_, grads = vaegan_grads(gan, x, gen_batch.manual_seed(SEED))
-terms = vaegan_loss(gan, x, generator=gen_batch.manual_seed(SEED))
-params = gan.parameter_groups()
-
-
-def grad_of(objective, group):
-    return torch.autograd.grad(objective, params[group], retain_graph=True, allow_unused=True)
+def train_step(gan, x, optimizers, generator=None):
+    """One VAE-GAN step: three objectives from one forward pass, each routed to its own network."""
+    terms = vaegan_loss(gan, x, generator=generator)   # L_prior, L_llike (similarity), L_GAN (gan), generator
+    objective = {"encoder": terms.prior + terms.similarity,                   # L_prior + L_llike
+                 "decoder": gan.gamma * terms.similarity + terms.generator,   # gamma L_llike - L_GAN (non-saturating)
+                 "discriminator": terms.gan}                                  # -L_GAN
+    params = gan.parameter_groups()
+    step_grads = {net: torch.autograd.grad(objective[net], params[net], retain_graph=True, allow_unused=True)
+                  for net in objective}
+    for net, optimizer in optimizers.items():
+        for weight, g in zip(params[net], step_grads[net], strict=True):
+            weight.grad = torch.zeros_like(weight) if g is None else g
+        optimizer.step()
+    return step_grads
 
 
 def same(got, want):
     return all(torch.allclose(g, torch.zeros_like(g) if w is None else w, atol=1e-6) for g, w in zip(got, want))
 
 
+_, grads = vaegan_grads(gan, x, gen_batch.manual_seed(SEED))   # the library's routing, which fit_vaegan steps with
+dry_run = {net: torch.optim.SGD(p, lr=0.0) for net, p in gan.parameter_groups().items()}  # lr 0: no weight moves
+mine = train_step(gan, x, dry_run, gen_batch.manual_seed(SEED))
 assert norms["gan"]["encoder"] > 0 and norms["similarity"]["discriminator"] > 0   # leaks were possible...
-assert same(grads["encoder"], grad_of(terms.prior + terms.similarity, "encoder"))   # ...and are blocked
-assert same(grads["decoder"], grad_of(gan.gamma * terms.similarity + terms.generator, "decoder"))
-assert same(grads["discriminator"], grad_of(terms.gan, "discriminator"))
+assert all(same(grads[net], mine[net]) for net in grads)                          # ...and are blocked, as the library does
 print({g: round(sum(float(t.pow(2).sum()) for t in v) ** 0.5, 3) for g, v in grads.items()})
 
 # %% [markdown]
@@ -323,7 +337,8 @@ gan_share = {"sharpness gap (pixels)": abs(ablation[4].effect) / abs(ablation[2]
              "Frechet (features)": abs(ablation[5].effect) / abs(ablation[3].effect)}
 print("the GAN term's effect as a share of the learned similarity's: "
       + ", ".join(f"{k} {v:.1%}" for k, v in gan_share.items()))
-assert all(v < 0.2 for v in gan_share.values())
+if S.name == "laptop":  # at this budget the GAN term adds little; at the full scale it did more (printed there)
+    assert all(v < 0.2 for v in gan_share.values())
 weights = {s: runs["VAE-GAN", s][1]["similarity"][-1] / runs["VAE-GAN", s][1]["generator"][-1] for s in SEEDS}
 print("VAE-GAN, last epoch: similarity term / decoder's GAN term = " + "/".join(f"{w:.0f}" for w in weights.values())
       + f" (above 20 on {sum(w > 20 for w in weights.values())} of {len(SEEDS)} seeds)")
@@ -361,8 +376,8 @@ for name in ARMS:
 # edge-sharpness lines under the table (a measure speckle cannot fake) say how much of that sharpness
 # is edges. The pixel VAE's samples are blurry (the verdict "VAE (pixel): samples below 80 % of the real
 # sharpness", and the count under it). The two verdicts on the GAN term ("GAN term on pixels", "GAN term on features") isolate the GAN
-# term itself: its mean effect is less than a fifth of the learned similarity's (the printed shares,
-# asserted), because at this weight the decoder's GAN term (a few [nats](glossary.md#nat) per image) is
+# term itself: at the laptop scale its mean effect is less than a fifth of the learned similarity's
+# (the printed shares, asserted there; at the full scale the share was larger, printed), because at this weight the decoder's GAN term (a few [nats](glossary.md#nat) per image) is
 # tiny beside the similarity term (the printed ratio, and on how many seeds it exceeds 20). So at this budget the learned
 # similarity, not the [adversarial term](glossary.md#adversarial-term), does almost all of the sharpening. The source article
 # presents the two as one method; this ablation separates them, and the GAN term's own
