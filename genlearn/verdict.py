@@ -42,7 +42,8 @@ class Verdict(NamedTuple):
     n: int
 
     def __str__(self) -> str:
-        rel = f"{self.relative:+.1%} of b, " if math.isfinite(self.relative) else ""
+        # a share of b is shown only where it means something: beside a b near 0 it explodes (+20000 %)
+        rel = f"{self.relative:+.1%} of b, " if math.isfinite(self.relative) and abs(self.relative) <= 10 else ""
         return (f"{self.verdict:12s} {self.claim}: a - b = {self.effect:+.4g} "
                 f"[{self.low:+.4g}, {self.high:+.4g}] ({rel}{self.n} seeds)")
 

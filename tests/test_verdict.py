@@ -98,3 +98,8 @@ def test_run_by_run_prints_a_count_and_asserts_only_when_enforced(capsys):
         run_by_run("a below b", [True, False, True], enforce=True)
     with pytest.raises(ValueError, match="at least one run"):
         run_by_run("a below b", [], enforce=True)
+
+
+def test_a_share_of_b_is_not_printed_where_b_is_near_zero():
+    assert "of b" in str(compare("a lower", [1.0, 1.1, 0.9], [2.0, 2.1, 2.0]))
+    assert "of b" not in str(compare("a higher", [1.0, 1.1, 0.9], [0.001, 0.002, 0.001], "higher"))
