@@ -295,7 +295,7 @@ for s in (0.0, 1.0, 3.0):
 
 # %%
 assert noise_results[1.0][0] < 0.1 * noise_results[0.0][0]   # noise widens the region
-assert noise_results[1.0][1] > 2 * noise_results[0.0][1]     # ...but the codes run apart (4.7x to 10x and more)
+assert noise_results[1.0][1] > 2 * noise_results[0.0][1]     # ...but the codes run apart (4.65x at base seed 515)
 assert noise_results[3.0][1] > noise_results[1.0][1]
 
 # %% [markdown] slideshow={"slide_type": "slide"}
