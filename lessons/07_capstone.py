@@ -184,7 +184,9 @@ baseline_verdicts = [  # the lesson's one table of baselines: every model agains
 print("baselines: independent pixels for the likelihoods, two real samples for the Frechet distance")
 print(verdict_table(baseline_verdicts))
 far = {key: v for key, v in zip(NAMES, baseline_verdicts[3:], strict=True)}
-assert all(v.holds for v in baseline_verdicts[:3])  # every likelihood beats independent pixels, at both scales
+# the AE's and the VAE's likelihoods beat independent pixels at both scales; the VQ-VAE's bound, close to
+# them at the laptop budget (lesson 05), was INCONCLUSIVE at held-out base seed 515: "not the opposite" there
+assert baseline_verdicts[0].holds and baseline_verdicts[1].holds and baseline_verdicts[2].verdict != "DOES NOT"
 if SHIPPED:  # at the full scale the VAE-GAN came within reach of real data (INCONCLUSIVE at base seed 400): printed
     assert all(v.verdict != "DOES NOT" for v in far.values())
 else:  # at the laptop budget no model is near real data, and no single run either
@@ -192,8 +194,9 @@ else:  # at the laptop budget no model is near real data, and no single run eith
 run_by_run("every run's Frechet above twice the real-versus-real value", (f > 2 * real_frechet for key in NAMES
                                                                           for f in column(runs[key], "frechet")),
            enforce=not SHIPPED)
-for key in ("ae", "vae", "vqvae"):
-    assert all(r["bits"] < baseline_bits for r in runs[key])  # ...and does so run by run
+run_by_run("AE and VAE: bits/dim below independent pixels", (r["bits"] < baseline_bits for key in ("ae", "vae")
+                                                            for r in runs[key]), enforce=not SHIPPED)
+run_by_run("VQ-VAE: bits/dim below independent pixels", (r["bits"] < baseline_bits for r in runs["vqvae"]), enforce=False)
 assert all(math.isnan(r["bits"]) for r in runs["vaegan"])
 try:
     evaluate.elbo(runs["vaegan"][0]["model"], test.x[:8])
