@@ -54,6 +54,13 @@ class Scale:
     compare_train: int
     compare_epochs: int
 
+    @property
+    def asserts_run_by_run(self) -> bool:
+        """Whether lessons assert a statement on every run (``verdict.run_by_run(enforce=...)``): such an
+        assert needs at least 20 runs of evidence, which the laptop scale has (development and held-out
+        seeds, README) and the full scale's one base seed (three runs) does not: there it is printed."""
+        return self.name == "laptop"
+
     def epochs(self, laptop_epochs: int) -> int:
         """The number of epochs for a run of ``laptop_epochs`` at the laptop scale."""
         return int(laptop_epochs) * self.epoch_factor

@@ -64,9 +64,7 @@ from genlearn.widgets import interpolation_slider, latent_explorer
 
 S, SEED = current(), base_seed()
 SEEDS = [SEED + k for k in range(3)]  # every comparison: three seeds, paired
-# A statement asserted run by run needs at least 20 runs of evidence: the laptop scale has them (development
-# seeds and the held-out confirmation, README); the full scale's one base seed gives three, so there it is printed.
-RUN_BY_RUN = S.name == "laptop"
+RUN_BY_RUN = S.asserts_run_by_run  # at least 20 runs of evidence: the laptop scale; printed at the full scale
 DEVICE = S.device
 seed_everything(SEED, threads=lesson_threads())  # GENLEARN_THREADS, default one: the same numbers on every run
 train, test = fashion(S)

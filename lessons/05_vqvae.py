@@ -82,10 +82,7 @@ x_train, x_test = train.x, test.x
 D = x_train[0].numel()             # 784 pixels
 K = 512                            # codebook size of every VQ-VAE below
 SEEDS = [SEED + k for k in range(3)]
-# A statement asserted run by run needs at least 20 runs of evidence: at the laptop scale it has them (the
-# development seeds and the held-out confirmation, README); at the full scale one base seed gives three runs,
-# so there the lesson prints on how many runs each held.
-RUN_BY_RUN = S.name == "laptop"
+RUN_BY_RUN = S.asserts_run_by_run  # at least 20 runs of evidence: the laptop scale; printed at the full scale
 x_small = x_train[: S.n_train // 6]   # training subset of the several-seed experiments (sections 4 and 5)
 x_eval = x_test[: S.n_test // 2]      # and their test subset
 
